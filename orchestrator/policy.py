@@ -1,0 +1,174 @@
+"""Retry policy: what each attempt's outcome means, as data, and how long to back off.
+
+The engine never asks "was it a 429?". It builds an :class:`Outcome` for every attempt,
+asks :func:`decide` what to do, and the breaker, logs and metrics read the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+
+class OutcomeKind(StrEnum):
+    SUCCESS = "success"
+    SERVER_ERROR = "server_error"  # 500, 502, 503, 504
+    OVERLOADED = "overloaded"  # Anthropic's 529
+    CONNECTION_ERROR = "connection_error"  # refused, reset, closed before an answer
+    MALFORMED_RESPONSE = "malformed_response"  # 2xx whose body is not the provider's shape
+    TIMEOUT = "timeout"  # the per-attempt timeout fired (or the provider said 408)
+    RATE_LIMITED = "rate_limited"  # 429
+    CONTEXT_LENGTH = "context_length_exceeded"
+    CONTENT_POLICY = "content_policy"
+    CLIENT_ERROR = "client_error"  # other 4xx: our request is wrong; no one else will fix it
+    AUTH_ERROR = "auth_error"  # 401/403: this deployment's key is wrong, another may work
+
+
+class Action(StrEnum):
+    RETURN = "return"  # hand the answer to the caller
+    RETRY_SAME = "retry_same"  # the same deployment again, after a wait
+    FAILOVER = "failover"  # the next deployment in the plan, at once
+    FAILOVER_LARGER_CONTEXT = "failover_larger_context"  # a later deployment with a larger window
+    STOP = "stop"  # give up: the error is the caller's answer
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt: what the policy, breaker, logs and metrics all read."""
+
+    kind: OutcomeKind
+    status: int | None = None
+    latency_s: float = 0.0
+    retry_after_s: float | None = None
+    message: str | None = None  # the provider's own error message, passed back on failure
+    error_type: str | None = None  # the provider's error type/code, for logs and pass-back
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is OutcomeKind.SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    action: Action
+    trips_breaker: bool  # counts as a provider failure for the circuit breaker
+    heals_breaker: bool = False
+
+
+DECISION_TABLE: Final[Mapping[OutcomeKind, Rule]] = MappingProxyType(
+    {
+        OutcomeKind.SUCCESS: Rule(Action.RETURN, trips_breaker=False, heals_breaker=True),
+        OutcomeKind.SERVER_ERROR: Rule(Action.RETRY_SAME, trips_breaker=True),
+        OutcomeKind.OVERLOADED: Rule(Action.RETRY_SAME, trips_breaker=True),
+        OutcomeKind.CONNECTION_ERROR: Rule(Action.RETRY_SAME, trips_breaker=True),
+        OutcomeKind.MALFORMED_RESPONSE: Rule(Action.RETRY_SAME, trips_breaker=True),
+        # A silent provider is likely to stay silent: never re-hit it within the request.
+        OutcomeKind.TIMEOUT: Rule(Action.FAILOVER, trips_breaker=True),
+        # Refined by Retry-After in decide(): short -> wait and retry the same deployment.
+        OutcomeKind.RATE_LIMITED: Rule(Action.FAILOVER, trips_breaker=True),
+        OutcomeKind.CONTEXT_LENGTH: Rule(Action.FAILOVER_LARGER_CONTEXT, trips_breaker=False),
+        OutcomeKind.CONTENT_POLICY: Rule(Action.STOP, trips_breaker=False),
+        OutcomeKind.CLIENT_ERROR: Rule(Action.STOP, trips_breaker=False),
+        OutcomeKind.AUTH_ERROR: Rule(Action.FAILOVER, trips_breaker=False),
+    }
+)
+
+DEFAULT_BACKOFF_BASE_S: Final = 2.0
+DEFAULT_BACKOFF_MULTIPLIER: Final = 2.0
+DEFAULT_BACKOFF_CAP_S: Final = 30.0
+DEFAULT_MAX_ATTEMPTS_TOTAL: Final = 6
+DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT: Final = 3
+DEFAULT_SHORT_RETRY_AFTER_MAX_S: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffPolicy:
+    base_s: float = DEFAULT_BACKOFF_BASE_S
+    multiplier: float = DEFAULT_BACKOFF_MULTIPLIER
+    cap_s: float = DEFAULT_BACKOFF_CAP_S
+
+    def __post_init__(self) -> None:
+        _require(self.base_s >= 0, "backoff.base_s", self.base_s, "must be >= 0")
+        _require(self.multiplier >= 1, "backoff.multiplier", self.multiplier, "must be >= 1")
+        _require(self.cap_s >= self.base_s, "backoff.cap_s", self.cap_s, "must be >= base_s")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts_total: int = DEFAULT_MAX_ATTEMPTS_TOTAL
+    max_attempts_per_deployment: int = DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT
+    # A 429 whose Retry-After is at most this long is waited out on the same deployment.
+    short_retry_after_max_s: float = DEFAULT_SHORT_RETRY_AFTER_MAX_S
+    backoff: BackoffPolicy = BackoffPolicy()
+
+    def __post_init__(self) -> None:
+        _require(
+            self.max_attempts_total >= 1, "retry.max_attempts_total", self.max_attempts_total,
+            "must be >= 1",
+        )
+        _require(
+            self.max_attempts_per_deployment >= 1,
+            "retry.max_attempts_per_deployment",
+            self.max_attempts_per_deployment,
+            "must be >= 1",
+        )
+        _require(
+            self.short_retry_after_max_s >= 0,
+            "retry.short_retry_after_max_s",
+            self.short_retry_after_max_s,
+            "must be >= 0",
+        )
+
+
+class PolicyError(ValueError):
+    """A policy value is out of range; the message names the key and the bad value."""
+
+
+def _require(ok: bool, key: str, value: object, rule: str) -> None:
+    if not ok:
+        raise PolicyError(f"{key}={value!r} {rule}")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    wait_s: float = 0.0  # how long to wait before the next attempt on the same deployment
+    exclude_for_s: float | None = None  # keep this deployment out of rotation this long
+
+
+def decide(outcome: Outcome, policy: RetryPolicy) -> Decision:
+    """Look the outcome up in :data:`DECISION_TABLE`, refining a 429 by its Retry-After."""
+    rule = DECISION_TABLE[outcome.kind]
+    if outcome.kind is OutcomeKind.RATE_LIMITED:
+        retry_after = outcome.retry_after_s
+        if retry_after is not None and retry_after <= policy.short_retry_after_max_s:
+            return Decision(Action.RETRY_SAME, wait_s=retry_after)
+        return Decision(Action.FAILOVER, exclude_for_s=retry_after)
+    return Decision(rule.action)
+
+
+def full_jitter_backoff_s(
+    retry_index: int, policy: BackoffPolicy, random: Callable[[], float]
+) -> float:
+    """Capped exponential backoff with full jitter.
+
+    ``wait = U(0, 1) * min(cap_s, base_s * multiplier ** retry_index)``, where
+    ``retry_index`` counts from 0 for the first retry and ``random()`` returns a float
+    in [0, 1). Full jitter spreads retries of many clients evenly over the window
+    (AWS Architecture Blog, "Exponential Backoff And Jitter").
+    """
+    if retry_index < 0:
+        raise ValueError(f"retry_index={retry_index} must be >= 0")
+    # min() before pow overflow: cap the exponent once the ceiling is reached.
+    ceiling = policy.cap_s
+    if policy.base_s > 0 and policy.multiplier > 1:
+        growth = policy.base_s * policy.multiplier ** min(retry_index, 64)
+        ceiling = min(policy.cap_s, growth)
+    elif policy.multiplier == 1:
+        ceiling = min(policy.cap_s, policy.base_s)
+    else:
+        ceiling = 0.0
+    return random() * ceiling

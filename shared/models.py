@@ -1,0 +1,382 @@
+"""Wire types shared by the orchestrator and the mock provider.
+
+Everything here is parsed from already-decoded JSON (``orjson.loads``) and fails with a
+:class:`FieldError` naming the exact field at fault (``messages[1].role``), so both
+services can answer a bad request with the OpenAI error body and the right ``param``.
+Only the shape is checked here; routing-dependent limits (a model's context window,
+its output limit) belong to the orchestrator's validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+CHARS_PER_TOKEN: Final = 4
+"""The rough rule both services use to estimate tokens from text (OpenAI's own rule of thumb)."""
+
+OPENAI_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+TEMPERATURE_RANGE: Final = (0.0, 2.0)
+TOP_P_RANGE: Final = (0.0, 1.0)
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text`` by the 4-characters-a-token rule; never 0 for non-empty text."""
+    if not text:
+        return 0
+    return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+
+
+class FieldError(ValueError):
+    """A request field is missing, of the wrong type or out of range.
+
+    ``param`` is the JSON path of the field (``messages[0].content``), ``code`` the
+    OpenAI error code (``missing_required_parameter``, ``invalid_type``, ``invalid_value``).
+    """
+
+    def __init__(self, param: str | None, message: str, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str
+    content: str | list[dict[str, Any]] | None
+    name: str | None = None
+    # tool_calls, tool_call_id and the like travel untouched to OpenAI-format upstreams.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The message's text, with content parts joined (non-text parts are ignored)."""
+        return content_text(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    include_usage: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """An OpenAI chat-completions request plus the orchestrator's routing fields."""
+
+    model: str
+    messages: tuple[ChatMessage, ...]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    stop: tuple[str, ...] = ()
+    preferred_provider: str | None = None
+    fallbacks: tuple[str, ...] = ()
+    # Unknown fields are tolerated and kept, so OpenAI-format upstreams still see them.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt_text(self) -> str:
+        return "\n".join(m.text for m in self.messages)
+
+    def estimated_prompt_tokens(self) -> int:
+        return sum(estimate_tokens(m.text) for m in self.messages)
+
+
+_KNOWN_REQUEST_FIELDS: Final = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stream",
+        "stream_options",
+        "stop",
+        "preferred_provider",
+        "fallbacks",
+    }
+)
+_KNOWN_MESSAGE_FIELDS: Final = frozenset({"role", "content", "name"})
+
+
+def content_text(content: str | list[dict[str, Any]] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(
+        part["text"] for part in content if part.get("type") == "text" and "text" in part
+    )
+
+
+def _type_name(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "boolean"
+        case int():
+            return "integer"
+        case float():
+            return "number"
+        case str():
+            return "string"
+        case list():
+            return "array"
+        case dict():
+            return "object"
+    return type(value).__name__
+
+
+def _invalid_type(param: str, value: object, expected: str) -> FieldError:
+    return FieldError(
+        param,
+        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
+        "invalid_type",
+    )
+
+
+def _missing(param: str) -> FieldError:
+    return FieldError(param, f"Missing required parameter: '{param}'.", "missing_required_parameter")
+
+
+def require_object(body: object) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise FieldError(
+            None,
+            f"The request body must be a JSON object, but got {_type_name(body)}.",
+            "invalid_type",
+        )
+    return body
+
+
+def _optional_number(
+    body: Mapping[str, Any], name: str, bounds: tuple[float, float] | None
+) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid_type(name, value, "a decimal")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        low, high = bounds
+        raise FieldError(
+            name,
+            f"Invalid '{name}': {value} is out of range; it must be between {low:g} and {high:g}.",
+        )
+    return float(value)
+
+
+def _optional_positive_int(body: Mapping[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid_type(name, value, "an integer")
+    if value < 1:
+        raise FieldError(name, f"Invalid '{name}': {value}; it must be at least 1.")
+    return value
+
+
+def _parse_content(raw: object, param: str, role: str) -> str | list[dict[str, Any]] | None:
+    if raw is None:
+        if role in ("assistant", "function"):
+            return None  # an assistant turn that only called tools has no content
+        raise _missing(param)
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, list):
+        for index, part in enumerate(raw):
+            part_param = f"{param}[{index}]"
+            if not isinstance(part, dict):
+                raise _invalid_type(part_param, part, "an object")
+            part_type = part.get("type")
+            if not isinstance(part_type, str):
+                raise _missing(f"{part_param}.type") if part_type is None else _invalid_type(
+                    f"{part_param}.type", part_type, "a string"
+                )
+            if part_type == "text" and not isinstance(part.get("text"), str):
+                raise _invalid_type(f"{part_param}.text", part.get("text"), "a string")
+        return list(raw)
+    raise _invalid_type(param, raw, "a string or an array of content parts")
+
+
+def parse_message(raw: object, index: int) -> ChatMessage:
+    param = f"messages[{index}]"
+    if not isinstance(raw, dict):
+        raise _invalid_type(param, raw, "an object")
+    role = raw.get("role")
+    if role is None:
+        raise _missing(f"{param}.role")
+    if not isinstance(role, str):
+        raise _invalid_type(f"{param}.role", role, "a string")
+    if role not in OPENAI_ROLES:
+        allowed = "', '".join(sorted(OPENAI_ROLES))
+        raise FieldError(
+            f"{param}.role",
+            f"Invalid value: '{role}'. Supported values are: '{allowed}'.",
+        )
+    if "content" not in raw and role not in ("assistant", "function"):
+        raise _missing(f"{param}.content")
+    content = _parse_content(raw.get("content"), f"{param}.content", role)
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise _invalid_type(f"{param}.name", name, "a string")
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN_MESSAGE_FIELDS}
+    return ChatMessage(role=role, content=content, name=name, extra=extra)
+
+
+def _parse_messages(body: Mapping[str, Any]) -> tuple[ChatMessage, ...]:
+    raw = body.get("messages")
+    if raw is None:
+        raise _missing("messages")
+    if not isinstance(raw, list):
+        raise _invalid_type("messages", raw, "an array")
+    if not raw:
+        raise FieldError(
+            "messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+            "empty_array",
+        )
+    return tuple(parse_message(item, index) for index, item in enumerate(raw))
+
+
+def _parse_stop(body: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = body.get("stop")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+        return tuple(raw)
+    raise _invalid_type("stop", raw, "a string or an array of strings")
+
+
+def _parse_stream_options(body: Mapping[str, Any]) -> StreamOptions | None:
+    raw = body.get("stream_options")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _invalid_type("stream_options", raw, "an object")
+    include = raw.get("include_usage", False)
+    if not isinstance(include, bool):
+        raise _invalid_type("stream_options.include_usage", include, "a boolean")
+    return StreamOptions(include_usage=include)
+
+
+def _parse_fallbacks(body: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = body.get("fallbacks")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _invalid_type("fallbacks", raw, "an array of model names")
+    for index, item in enumerate(raw):
+        if not isinstance(item, str) or not item:
+            raise _invalid_type(f"fallbacks[{index}]", item, "a non-empty string")
+    return tuple(raw)
+
+
+def parse_chat_request(body: object) -> ChatRequest:
+    """Parse an OpenAI chat-completions body; raise :class:`FieldError` at the first bad field."""
+    obj = require_object(body)
+    model = obj.get("model")
+    if model is None:
+        raise _missing("model")
+    if not isinstance(model, str):
+        raise _invalid_type("model", model, "a string")
+    if not model:
+        raise FieldError("model", "Invalid 'model': empty string.", "invalid_value")
+    messages = _parse_messages(obj)
+    stream = obj.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise _invalid_type("stream", stream, "a boolean")
+    preferred = obj.get("preferred_provider")
+    if preferred is not None and not isinstance(preferred, str):
+        raise _invalid_type("preferred_provider", preferred, "a string")
+    max_tokens = _optional_positive_int(obj, "max_tokens")
+    if max_tokens is None:
+        max_tokens = _optional_positive_int(obj, "max_completion_tokens")
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        temperature=_optional_number(obj, "temperature", TEMPERATURE_RANGE),
+        top_p=_optional_number(obj, "top_p", TOP_P_RANGE),
+        max_tokens=max_tokens,
+        stream=stream,
+        stream_options=_parse_stream_options(obj),
+        stop=_parse_stop(obj),
+        preferred_provider=preferred,
+        fallbacks=_parse_fallbacks(obj),
+        extra={k: v for k, v in obj.items() if k not in _KNOWN_REQUEST_FIELDS},
+    )
+
+
+def openai_error_body(
+    message: str,
+    error_type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """OpenAI's error body: ``{"error": {"message", "type", "param", "code"}}``."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def anthropic_error_body(message: str, error_type: str = "invalid_request_error") -> dict[str, Any]:
+    """Anthropic's error body: ``{"type": "error", "error": {"type", "message"}}``."""
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_openai(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One upstream attempt as the response body and the journey show it."""
+
+    attempt: int
+    provider: str
+    model: str
+    outcome: str
+    status: int | None
+    latency_ms: float
+    backoff_ms: float
+    error: str | None = None
+    decision: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "provider": self.provider,
+            "model": self.model,
+            "outcome": self.outcome,
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "backoff_ms": round(self.backoff_ms, 3),
+            "error": self.error,
+            "decision": self.decision,
+        }
+
+
+def attempts_json(records: Sequence[AttemptRecord]) -> list[dict[str, Any]]:
+    return [r.to_json() for r in records]
