@@ -75,9 +75,9 @@ class AppConfig:
     server: ServerConfig
     providers: Mapping[str, ProviderConfig]
     routes: Mapping[str, RouteConfig]
-    retry: RetryPolicy = RetryPolicy()
-    breaker: BreakerPolicy = BreakerPolicy()
-    deadline: DeadlinePolicy = DeadlinePolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
 
 
 __all__ = [

@@ -7,7 +7,7 @@ asks :func:`decide` what to do, and the breaker, logs and metrics read the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -84,6 +84,15 @@ DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT: Final = 3
 DEFAULT_SHORT_RETRY_AFTER_MAX_S: Final = 2.0
 
 
+class PolicyError(ValueError):
+    """A policy value is out of range; the message names the key and the bad value."""
+
+
+def _require(ok: bool, key: str, value: object, rule: str) -> None:
+    if not ok:
+        raise PolicyError(f"{key}={value!r} {rule}")
+
+
 @dataclass(frozen=True, slots=True)
 class BackoffPolicy:
     base_s: float = DEFAULT_BACKOFF_BASE_S
@@ -102,11 +111,13 @@ class RetryPolicy:
     max_attempts_per_deployment: int = DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT
     # A 429 whose Retry-After is at most this long is waited out on the same deployment.
     short_retry_after_max_s: float = DEFAULT_SHORT_RETRY_AFTER_MAX_S
-    backoff: BackoffPolicy = BackoffPolicy()
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
     def __post_init__(self) -> None:
         _require(
-            self.max_attempts_total >= 1, "retry.max_attempts_total", self.max_attempts_total,
+            self.max_attempts_total >= 1,
+            "retry.max_attempts_total",
+            self.max_attempts_total,
             "must be >= 1",
         )
         _require(
@@ -121,15 +132,6 @@ class RetryPolicy:
             self.short_retry_after_max_s,
             "must be >= 0",
         )
-
-
-class PolicyError(ValueError):
-    """A policy value is out of range; the message names the key and the bad value."""
-
-
-def _require(ok: bool, key: str, value: object, rule: str) -> None:
-    if not ok:
-        raise PolicyError(f"{key}={value!r} {rule}")
 
 
 @dataclass(frozen=True, slots=True)

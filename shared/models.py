@@ -142,7 +142,9 @@ def _invalid_type(param: str, value: object, expected: str) -> FieldError:
 
 
 def _missing(param: str) -> FieldError:
-    return FieldError(param, f"Missing required parameter: '{param}'.", "missing_required_parameter")
+    return FieldError(
+        param, f"Missing required parameter: '{param}'.", "missing_required_parameter"
+    )
 
 
 def require_object(body: object) -> Mapping[str, Any]:
@@ -197,8 +199,10 @@ def _parse_content(raw: object, param: str, role: str) -> str | list[dict[str, A
                 raise _invalid_type(part_param, part, "an object")
             part_type = part.get("type")
             if not isinstance(part_type, str):
-                raise _missing(f"{part_param}.type") if part_type is None else _invalid_type(
-                    f"{part_param}.type", part_type, "a string"
+                raise (
+                    _missing(f"{part_param}.type")
+                    if part_type is None
+                    else _invalid_type(f"{part_param}.type", part_type, "a string")
                 )
             if part_type == "text" and not isinstance(part.get("text"), str):
                 raise _invalid_type(f"{part_param}.text", part.get("text"), "a string")

@@ -31,3 +31,31 @@ CONTRACT (the engine and upstream code against it; implementations and tests to 
 
     def adapter_for(wire_format: str) -> ProviderAdapter   # one shared instance per format
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.models import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A successful, parsed answer in the OpenAI vocabulary."""
+
+    content: str
+    finish_reason: str
+    usage: Usage
+    upstream_id: str | None = None
+
+
+class MalformedResponse(Exception):
+    """A 2xx body that is not the provider's success shape."""
