@@ -1,0 +1,284 @@
+"""``create_app(config)``: routes, middlewares and the client-session lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as random_module
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from orchestrator.breaker import BreakerRegistry, BreakerState
+from orchestrator.config import AppConfig
+from orchestrator.engine import Engine, Failure, HttpUpstream, Success
+from orchestrator.observability import ACCESS_LOGGER, REQUEST_ID
+from orchestrator.router import Router
+from orchestrator.validation import ValidationError, validate_chat_request
+from shared.models import attempts_json, openai_error_body
+
+log: Final = logging.getLogger("orchestrator")
+access_log: Final = logging.getLogger(ACCESS_LOGGER)
+breaker_log: Final = logging.getLogger("orchestrator.breaker")
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+_SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+_JSON: Final = "application/json"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Injected time and randomness: real by default, fakes in tests."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    random: Callable[[], float] = random_module.SystemRandom().random
+
+
+CONFIG_KEY: Final = web.AppKey("config", AppConfig)
+RUNTIME_KEY: Final = web.AppKey("runtime", Runtime)
+BREAKERS_KEY: Final = web.AppKey("breakers", BreakerRegistry)
+ROUTER_KEY: Final = web.AppKey("router", Router)
+SESSION_KEY: Final = web.AppKey("session", aiohttp.ClientSession)
+ENGINE_KEY: Final = web.AppKey("engine", Engine)
+
+
+def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Application:
+    runtime = runtime or Runtime()
+    app = web.Application(
+        middlewares=[request_context_middleware],
+        client_max_size=config.server.max_body_bytes,
+    )
+    breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=_log_transition)
+    app[CONFIG_KEY] = config
+    app[RUNTIME_KEY] = runtime
+    app[BREAKERS_KEY] = breakers
+    app[ROUTER_KEY] = Router(config, breakers, runtime.clock)
+    app.cleanup_ctx.append(_client_session)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/health", health)
+    return app
+
+
+async def _client_session(app: web.Application) -> AsyncIterator[None]:
+    """One pooled session per app: connections to providers are reused across requests."""
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30.0)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        # Timeouts are ours (per attempt, inside the request deadline), not the session's.
+        timeout=aiohttp.ClientTimeout(total=None),
+        auto_decompress=True,
+        skip_auto_headers=("User-Agent",),
+    )
+    app[SESSION_KEY] = session
+    runtime = app[RUNTIME_KEY]
+    config = app[CONFIG_KEY]
+    app[ENGINE_KEY] = Engine(
+        router=app[ROUTER_KEY],
+        breakers=app[BREAKERS_KEY],
+        upstream=HttpUpstream(session, runtime.clock),
+        retry=config.retry,
+        deadline=config.deadline,
+        clock=runtime.clock,
+        sleep=runtime.sleep,
+        random=runtime.random,
+    )
+    yield
+    await session.close()
+
+
+def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
+    event = {
+        BreakerState.OPEN: "breaker_opened",
+        BreakerState.HALF_OPEN: "breaker_half_open",
+        BreakerState.CLOSED: "breaker_closed",
+    }[new]
+    breaker_log.warning(
+        event, extra={"event": event, "deployment": name, "from": str(old), "to": str(new)}
+    )
+
+
+def request_id_from(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return f"req_{secrets.token_hex(12)}"
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id in, request id out, an access-log line, and never a stack trace."""
+    request_id = request_id_from(request)
+    token = REQUEST_ID.set(request_id)
+    started = time.perf_counter()
+    try:
+        response = await _guarded(request, handler, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        _access(request, response.status, started)
+        return response
+    finally:
+        REQUEST_ID.reset(token)
+
+
+async def _guarded(request: web.Request, handler: Handler, request_id: str) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(
+            exc.status,
+            openai_error_body(exc.reason, _http_error_type(exc.status), None, None),
+            request_id,
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"event": "internal_error"})
+        return error_response(
+            500,
+            openai_error_body(
+                "The orchestrator hit an internal error; the request id is in this body and in "
+                "the logs.",
+                "server_error",
+                None,
+                "internal_error",
+            ),
+            request_id,
+        )
+
+
+def _http_error_type(status: int) -> str:
+    return "invalid_request_error" if status < 500 else "server_error"
+
+
+def _access(request: web.Request, status: int, started: float) -> None:
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            "request",
+            extra={
+                "event": "access",
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+            },
+        )
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
+
+
+def error_response(
+    status: int,
+    body: dict[str, Any],
+    request_id: str,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body["request_id"] = request_id
+    response = json_response(body, status)
+    # Our own retries already happened: a client SDK retrying on top multiplies the load.
+    response.headers["x-should-retry"] = "false"
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def chat_completions(request: web.Request) -> web.Response:
+    request_id = REQUEST_ID.get() or request_id_from(request)
+    app = request.app
+    if (
+        request.content_length is not None
+        and request.content_length > request.app[CONFIG_KEY].server.max_body_bytes
+    ):
+        return _too_large(app[CONFIG_KEY].server.max_body_bytes, request_id)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _too_large(app[CONFIG_KEY].server.max_body_bytes, request_id)
+    try:
+        chat = validate_chat_request(raw, app[ROUTER_KEY])
+    except ValidationError as exc:
+        logging.getLogger("orchestrator.validation").info(
+            "rejected",
+            extra={"event": "rejected", "param": exc.param, "code": exc.code, "status": exc.status},
+        )
+        body = openai_error_body(exc.message, exc.error_type, exc.param, exc.code)
+        return error_response(exc.status, body, request_id)
+    logging.getLogger("orchestrator.journey").info(
+        "received",
+        extra={"event": "received", "model": chat.model, "messages": len(chat.messages)},
+    )
+    result = await app[ENGINE_KEY].run(chat, request_id)
+    if isinstance(result, Success):
+        return json_response(_completion_body(result, request_id))
+    return _failure_response(result, request_id)
+
+
+def _too_large(limit: int, request_id: str) -> web.Response:
+    body = openai_error_body(
+        f"The request body is larger than the limit of {limit} bytes.",
+        "invalid_request_error",
+        None,
+        "request_too_large",
+    )
+    return error_response(413, body, request_id)
+
+
+def _completion_body(result: Success, request_id: str) -> dict[str, Any]:
+    completion = result.completion
+    return {
+        "id": completion.upstream_id or f"chatcmpl-{request_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": result.deployment.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": completion.content},
+                "finish_reason": completion.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": completion.usage.to_openai(),
+        "request_id": request_id,
+        "content": completion.content,
+        "provider": result.deployment.provider.name,
+        "attempts": len(result.attempts),
+        "total_latency_ms": round(result.total_latency_s * 1000.0, 3),
+        "attempt_log": attempts_json(result.attempts),
+    }
+
+
+def _failure_response(result: Failure, request_id: str) -> web.Response:
+    body = openai_error_body(result.message, result.error_type, result.param, result.code)
+    if result.provider_error is not None:
+        body["error"]["provider_error"] = result.provider_error
+    body["attempts"] = len(result.attempts)
+    body["total_latency_ms"] = round(result.total_latency_s * 1000.0, 3)
+    body["attempt_log"] = attempts_json(result.attempts)
+    headers = None
+    if result.retry_after_s is not None:
+        headers = {"Retry-After": str(max(1, round(result.retry_after_s + 0.499)))}
+    return error_response(result.status, body, request_id, headers)
+
+
+async def health(request: web.Request) -> web.Response:
+    breakers = request.app[BREAKERS_KEY]
+    router = request.app[ROUTER_KEY]
+    deployments = {
+        d.key: breakers.get(d.key).snapshot()
+        for model in request.app[CONFIG_KEY].routes
+        for d in router.route(model) or ()
+    }
+    return json_response({"status": "ok", "deployments": deployments})

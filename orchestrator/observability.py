@@ -1,0 +1,47 @@
+"""JSON logging with the request id on every line of a request.
+
+The request id lives in a :class:`contextvars.ContextVar` set by the request-id middleware,
+so every log line written while serving a request (the engine's journey, a breaker
+transition it caused) carries it without threading it through every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextvars import ContextVar
+from typing import Final
+
+from pythonjsonlogger.orjson import OrjsonFormatter
+
+REQUEST_ID: Final[ContextVar[str | None]] = ContextVar("request_id", default=None)
+
+JOURNEY_LOGGER: Final = "orchestrator.journey"
+ACCESS_LOGGER: Final = "orchestrator.access"
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the request id of the request being served, if any."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """One JSON line per record on stdout (what Compose and log shippers expect)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        OrjsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            timestamp=False,
+        )
+    )
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiohttp's own access log is replaced by ours (JSON, with the request id).
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

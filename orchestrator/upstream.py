@@ -1,0 +1,74 @@
+"""One HTTP call to a provider: the per-attempt timeout and the outcome classification.
+
+Whatever happens on the wire ends as an :class:`~orchestrator.policy.Outcome` value (and
+the parsed completion on success); no exception escapes to the engine except
+cancellation, which must propagate so a caller that went away stops the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from orchestrator.policy import Outcome, OutcomeKind
+from orchestrator.providers.base import (
+    Completion,
+    MalformedResponse,
+    ProviderAdapter,
+    UpstreamRequest,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    outcome: Outcome
+    completion: Completion | None = None
+
+
+async def call_provider(
+    session: aiohttp.ClientSession,
+    adapter: ProviderAdapter,
+    request: UpstreamRequest,
+    timeout_s: float,
+    clock: Callable[[], float],
+) -> AttemptResult:
+    """POST ``request``; give up after ``timeout_s``; classify whatever came back."""
+    started = clock()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with session.post(
+                request.url, data=request.body, headers=request.headers
+            ) as response:
+                body = await response.read()
+                status = response.status
+                headers = response.headers
+    except TimeoutError:
+        return _failed(OutcomeKind.TIMEOUT, started, clock, f"no answer within {timeout_s:.3g} s")
+    except (aiohttp.ClientError, OSError) as exc:
+        return _failed(OutcomeKind.CONNECTION_ERROR, started, clock, _describe(exc))
+    latency_s = clock() - started
+    if 200 <= status < 300:
+        try:
+            completion = adapter.parse_success(body)
+        except MalformedResponse as exc:
+            return AttemptResult(
+                Outcome(OutcomeKind.MALFORMED_RESPONSE, status, latency_s, message=str(exc))
+            )
+        return AttemptResult(Outcome(OutcomeKind.SUCCESS, status, latency_s), completion)
+    outcome = adapter.classify_error(status, headers, body)
+    return AttemptResult(dataclasses.replace(outcome, latency_s=latency_s))
+
+
+def _failed(
+    kind: OutcomeKind, started: float, clock: Callable[[], float], message: str
+) -> AttemptResult:
+    return AttemptResult(Outcome(kind, None, clock() - started, message=message))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
