@@ -1,16 +1,165 @@
-"""Fail-fast request checks, before any upstream call, with field-level errors.
+"""Fail-fast request checks, before any upstream call, each naming the field at fault.
 
-CONTRACT (the app codes against it; implementation and tests to come):
+``validate_chat_request`` parses the body with orjson and
+:func:`shared.models.parse_chat_request` (shape, types, ranges), then checks what needs
+the routing table: the model and every fallback are routable, the preferred provider is
+configured, ``max_tokens`` fits the output limit and the estimated prompt fits the
+context window. Every failure is a :class:`ValidationError` carrying the status and the
+OpenAI ``param``/``code``, so the app answers with OpenAI's error body.
 
-    def validate_chat_request(body: bytes, router: Router) -> ChatRequest
-        # parses with orjson and shared.models.parse_chat_request, then the route checks;
-        # raises ValidationError
-
-    @dataclass
-    class ValidationError(Exception):
-        status: int        # 400, 404 (model not routable), 413 (body too large)
-        message: str
-        param: str | None  # "messages[0].role"
-        code: str | None   # "model_not_found", "invalid_type", "context_length_exceeded", ...
-        error_type: str = "invalid_request_error"
+The body-size limit (413) is not checked here: the app enforces it before reading the
+body (``client_max_size``), so an oversized body is never buffered in full.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import orjson
+
+from shared.models import ChatRequest, FieldError, openai_error_body, parse_chat_request
+
+HTTP_BAD_REQUEST: Final = 400
+HTTP_NOT_FOUND: Final = 404
+JSON_PARSE_MESSAGE: Final = (
+    "We could not parse the JSON body of your request. The orchestrator expects a JSON "
+    "payload, but what was sent was not valid JSON"
+)
+
+
+class RouteLimits(Protocol):
+    """What validation needs from the router (``orchestrator.router.Router`` provides it)."""
+
+    def route(self, model: str) -> tuple[object, ...] | None: ...
+
+    def output_limit(self, model: str) -> int: ...
+
+    def context_limit(self, model: str) -> int: ...
+
+    def provider_names(self) -> frozenset[str]: ...
+
+
+@dataclass
+class ValidationError(Exception):
+    """A request rejected before any upstream call; the fields map onto OpenAI's error body."""
+
+    status: int  # 400, 404 (model not routable), 413 (body too large, raised by the app)
+    message: str
+    param: str | None  # "messages[0].role"
+    code: str | None  # "model_not_found", "invalid_type", "context_length_exceeded", ...
+    error_type: str = "invalid_request_error"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_body(self) -> dict[str, Any]:
+        """OpenAI's ``{"error": {...}}`` body; the app adds the request id."""
+        return openai_error_body(self.message, self.error_type, self.param, self.code)
+
+
+def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
+    """Parse and check a chat request; raise :class:`ValidationError` at the first problem."""
+    request = _parse(body)
+    _check_routable(request, router)
+    _check_preferred_provider(request, router)
+    reject_streaming(request)
+    _check_max_tokens(request, router)
+    _check_context_length(request, router)
+    return request
+
+
+def reject_streaming(request: ChatRequest) -> None:
+    """Streaming lands in a later release; until then say so instead of half-supporting it."""
+    if request.stream:
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            "Streaming is not supported yet: 'stream': true lands in a later release. "
+            "Send the request without 'stream' (or with 'stream': false).",
+            "stream",
+            "unsupported_value",
+        )
+
+
+def _parse(body: bytes) -> ChatRequest:
+    if not body.strip():
+        raise ValidationError(
+            HTTP_BAD_REQUEST, f"{JSON_PARSE_MESSAGE}: the body is empty.", None, None
+        )
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(
+            HTTP_BAD_REQUEST, f"{JSON_PARSE_MESSAGE}: {exc}.", None, None
+        ) from exc
+    try:
+        return parse_chat_request(decoded)
+    except FieldError as exc:
+        raise ValidationError(HTTP_BAD_REQUEST, exc.message, exc.param, exc.code) from exc
+
+
+def _check_routable(request: ChatRequest, router: RouteLimits) -> None:
+    if router.route(request.model) is None:
+        raise ValidationError(
+            HTTP_NOT_FOUND,
+            f"The model '{request.model}' does not exist or you do not have access to it.",
+            "model",
+            "model_not_found",
+        )
+    for index, fallback in enumerate(request.fallbacks):
+        if router.route(fallback) is None:
+            raise ValidationError(
+                HTTP_BAD_REQUEST,
+                f"Invalid 'fallbacks[{index}]': the model '{fallback}' does not exist "
+                "or you do not have access to it.",
+                f"fallbacks[{index}]",
+                "model_not_found",
+            )
+
+
+def _check_preferred_provider(request: ChatRequest, router: RouteLimits) -> None:
+    preferred = request.preferred_provider
+    if preferred is None:
+        return
+    configured = router.provider_names()
+    if preferred not in configured:
+        names = "', '".join(sorted(configured))
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"Invalid 'preferred_provider': '{preferred}' is not a configured provider. "
+            f"Configured providers are: '{names}'.",
+            "preferred_provider",
+            "invalid_value",
+        )
+
+
+def _check_max_tokens(request: ChatRequest, router: RouteLimits) -> None:
+    if request.max_tokens is None:
+        return
+    limit = max(router.output_limit(model) for model in _served_by(request))
+    if request.max_tokens > limit:
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"max_tokens is too large: {request.max_tokens}. This model supports at most "
+            f"{limit} completion tokens, whereas you provided {request.max_tokens}.",
+            "max_tokens",
+            "invalid_value",
+        )
+
+
+def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
+    limit = max(router.context_limit(model) for model in _served_by(request))
+    estimated = request.estimated_prompt_tokens()
+    if estimated > limit:
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"This model's maximum context length is {limit} tokens. However, your messages "
+            f"resulted in about {estimated} tokens. Please reduce the length of the messages.",
+            "messages",
+            "context_length_exceeded",
+        )
+
+
+def _served_by(request: ChatRequest) -> tuple[str, ...]:
+    # The router may answer from any fallback model, so the largest limit among them counts.
+    return (request.model, *request.fallbacks)

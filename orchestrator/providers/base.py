@@ -1,50 +1,35 @@
-"""The adapter contract every wire format implements.
+"""The adapter contract every wire format implements, and the lookup of the shared adapters.
 
-CONTRACT (the engine and upstream code against it; implementations and tests to come):
-
-    @dataclass(frozen=True, slots=True)
-    class UpstreamRequest:
-        url: str                    # full URL: provider.base_url + the format's path
-        headers: Mapping[str, str]  # auth, content-type, anthropic-version, X-Request-ID,
-                                    # X-Attempt-Number (1-based attempt number of the request)
-        body: bytes                 # orjson-encoded
-
-    @dataclass(frozen=True, slots=True)
-    class Completion:               # a successful, parsed answer
-        content: str
-        finish_reason: str          # OpenAI vocabulary: stop, length, content_filter, tool_calls
-        usage: Usage                # shared.models.Usage
-        upstream_id: str | None
-
-    class ProviderAdapter(Protocol):
-        wire_format: str
-        def build_request(self, request: ChatRequest, deployment: Deployment,
-                          request_id: str, attempt_number: int) -> UpstreamRequest
-        def parse_success(self, body: bytes) -> Completion
-            # raises MalformedResponse when the body is not the provider's success shape
-        def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome
-            # a non-2xx answer -> policy.Outcome with kind, status, retry_after_s (from
-            # Retry-After seconds or HTTP-date, or retry-after-ms), message and error_type
-            # taken from the provider's error body (tolerating a body that is not JSON)
-
-    class MalformedResponse(Exception): ...
-
-    def adapter_for(wire_format: str) -> ProviderAdapter   # one shared instance per format
+An adapter is stateless translation: our OpenAI-shaped :class:`ChatRequest` to the
+provider's HTTP request, the provider's success body to a :class:`Completion`, and its
+error answer to a :class:`policy.Outcome`. It never does I/O; ``upstream.py`` sends the
+bytes. Streaming translation (a later issue) adds its own method here; ``build_request``
+already forwards ``stream`` so that work only has to parse the event stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import orjson
 
 from shared.models import Usage
+
+if TYPE_CHECKING:
+    from orchestrator.policy import Outcome
+    from orchestrator.router import Deployment
+    from shared.models import ChatRequest
+
+WIRE_FORMATS: Final = frozenset({"openai", "anthropic"})
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
+    url: str  # provider.base_url + the format's path
+    headers: Mapping[str, str]  # auth, content type, X-Request-ID, X-Attempt-Number (1-based)
+    body: bytes  # orjson-encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +37,62 @@ class Completion:
     """A successful, parsed answer in the OpenAI vocabulary."""
 
     content: str
-    finish_reason: str
+    finish_reason: str  # stop, length, content_filter, tool_calls
     usage: Usage
     upstream_id: str | None = None
 
 
 class MalformedResponse(Exception):
     """A 2xx body that is not the provider's success shape."""
+
+
+class ProviderAdapter(Protocol):
+    @property
+    def wire_format(self) -> str: ...
+
+    def build_request(
+        self, request: ChatRequest, deployment: Deployment, request_id: str, attempt_number: int
+    ) -> UpstreamRequest: ...
+
+    def parse_success(self, body: bytes) -> Completion:
+        """Raise :class:`MalformedResponse` when ``body`` is not the provider's success shape."""
+        ...
+
+    def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
+        """A non-2xx answer as an :class:`Outcome`; any body (even non-JSON) is tolerated."""
+        ...
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """``body`` as a JSON object, or :class:`MalformedResponse` saying why it is not one."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedResponse(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedResponse("body is not a JSON object")
+    return data
+
+
+def token_count(container: Mapping[str, Any], key: str, where: str) -> int:
+    """A non-negative integer token count, or :class:`MalformedResponse` naming the field."""
+    value = container.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedResponse(f"'{where}.{key}' is not a non-negative integer: {value!r}")
+    return value
+
+
+def adapter_for(wire_format: str) -> ProviderAdapter:
+    """The shared, stateless adapter for ``wire_format``; ValueError for an unknown one."""
+    # Imported here because the adapters import this module's types.
+    match wire_format:
+        case "openai":
+            from orchestrator.providers.openai import OPENAI_ADAPTER
+
+            return OPENAI_ADAPTER
+        case "anthropic":
+            from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
+
+            return ANTHROPIC_ADAPTER
+    supported = "', '".join(sorted(WIRE_FORMATS))
+    raise ValueError(f"unknown wire format {wire_format!r}; supported: '{supported}'")
