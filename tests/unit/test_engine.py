@@ -1,0 +1,282 @@
+"""The reliability loop against a scripted upstream, a fake clock and fixed randomness."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+
+from orchestrator.breaker import BreakerRegistry, BreakerState
+from orchestrator.config import (
+    AppConfig,
+    BreakerPolicy,
+    DeadlinePolicy,
+    DeploymentConfig,
+    ProviderConfig,
+    RouteConfig,
+    ServerConfig,
+)
+from orchestrator.engine import Engine, Failure, Success
+from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
+from orchestrator.providers.base import Completion
+from orchestrator.router import Deployment, Router
+from orchestrator.upstream import AttemptResult
+from shared.models import ChatMessage, ChatRequest, Usage
+from tests.unit.fakes import FakeClock
+
+OK = Outcome(OutcomeKind.SUCCESS, 200, latency_s=0.01)
+E500 = Outcome(OutcomeKind.SERVER_ERROR, 500, latency_s=0.01, message="boom")
+TIMEOUT = Outcome(OutcomeKind.TIMEOUT)  # takes the whole attempt timeout
+R429 = Outcome(OutcomeKind.RATE_LIMITED, 429, latency_s=0.01, message="slow down")
+E400 = Outcome(OutcomeKind.CLIENT_ERROR, 400, latency_s=0.01, message="bad param")
+POLICY = Outcome(OutcomeKind.CONTENT_POLICY, 400, latency_s=0.01, message="unsafe")
+TOO_LONG = Outcome(OutcomeKind.CONTEXT_LENGTH, 400, latency_s=0.01, message="prompt too long")
+
+ATTEMPT_TIMEOUT_S = 1.0
+
+
+class ScriptedUpstream:
+    """Answers each deployment from its script; time passes on the fake clock."""
+
+    def __init__(self, clock: FakeClock, scripts: dict[str, Sequence[Outcome]]) -> None:
+        self.clock = clock
+        self.scripts = {key: list(outcomes) for key, outcomes in scripts.items()}
+        self.calls: list[tuple[str, int, float]] = []
+
+    async def attempt(
+        self,
+        deployment: Deployment,
+        request: ChatRequest,
+        request_id: str,
+        attempt_number: int,
+        timeout_s: float,
+    ) -> AttemptResult:
+        self.calls.append((deployment.key, attempt_number, timeout_s))
+        script = self.scripts.get(deployment.key) or [OK]
+        outcome = script.pop(0) if len(script) > 1 else script[0]
+        if outcome.kind is OutcomeKind.TIMEOUT:
+            self.clock.advance(timeout_s)
+            return AttemptResult(dataclasses.replace(outcome, latency_s=timeout_s))
+        self.clock.advance(outcome.latency_s)
+        if outcome.ok:
+            completion = Completion(f"answer from {deployment.key}", "stop", Usage(3, 4), "id-1")
+            return AttemptResult(outcome, completion)
+        return AttemptResult(outcome)
+
+
+def _config(
+    *,
+    retry: RetryPolicy | None = None,
+    deadline_s: float = 30.0,
+    breaker: BreakerPolicy | None = None,
+) -> AppConfig:
+    providers = {
+        name: ProviderConfig(name, name, "http://127.0.0.1:9", ATTEMPT_TIMEOUT_S)  # type: ignore[arg-type]
+        for name in ("openai", "anthropic")
+    }
+    route = RouteConfig(
+        "gpt-4",
+        (
+            DeploymentConfig("openai", "gpt-4", 8192, 4096),
+            DeploymentConfig("anthropic", "claude-3-5-sonnet", 200_000, 8192),
+        ),
+    )
+    return AppConfig(
+        server=ServerConfig(),
+        providers=providers,
+        routes={"gpt-4": route},
+        retry=retry or RetryPolicy(backoff=BackoffPolicy(base_s=1.0, multiplier=2.0, cap_s=8.0)),
+        breaker=breaker or BreakerPolicy(failure_threshold=5, open_duration_s=30.0),
+        deadline=DeadlinePolicy(request_deadline_s=deadline_s),
+    )
+
+
+class Harness:
+    def __init__(self, config: AppConfig, scripts: dict[str, Sequence[Outcome]]) -> None:
+        self.clock = FakeClock()
+        self.sleeps: list[float] = []
+        self.breakers = BreakerRegistry(config.breaker, self.clock)
+        self.router = Router(config, self.breakers, self.clock)
+        self.upstream = ScriptedUpstream(self.clock, scripts)
+        self.engine = Engine(
+            router=self.router,
+            breakers=self.breakers,
+            upstream=self.upstream,
+            retry=config.retry,
+            deadline=config.deadline,
+            clock=self.clock,
+            sleep=self._sleep,
+            random=lambda: 0.5,
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds)
+
+    async def run(self, model: str = "gpt-4") -> Success | Failure:
+        request = ChatRequest(model=model, messages=(ChatMessage("user", "hello"),))
+        return await self.engine.run(request, "req_test")
+
+
+def _harness(scripts: dict[str, Sequence[Outcome]], **config: object) -> Harness:
+    return Harness(_config(**config), scripts)  # type: ignore[arg-type]
+
+
+def _providers(result: Success | Failure) -> list[str]:
+    return [a.provider for a in result.attempts]
+
+
+async def test_healthy_provider_answers_on_first_attempt() -> None:
+    h = _harness({})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert result.deployment.key == "openai/gpt-4"
+    assert len(result.attempts) == 1
+    assert result.attempts[0].outcome == "success"
+    assert h.sleeps == []
+
+
+async def test_server_error_retries_same_deployment_after_jittered_backoff() -> None:
+    h = _harness({"openai/gpt-4": [E500, OK]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "openai"]
+    # full jitter with random()=0.5 on the first retry: 0.5 * min(cap, base * 2**0)
+    assert h.sleeps == [0.5]
+    assert result.attempts[1].backoff_ms == pytest.approx(500.0)
+
+
+async def test_per_deployment_limit_then_failover_without_waiting() -> None:
+    h = _harness({"openai/gpt-4": [E500, E500, E500, OK]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "openai", "openai", "anthropic"]
+    assert result.attempts[3].backoff_ms == 0.0
+    assert h.sleeps == [0.5, 1.0]  # two retries on openai, none before anthropic
+
+
+async def test_rate_limit_without_retry_after_fails_over_at_once() -> None:
+    h = _harness({"openai/gpt-4": [R429]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic"]
+    assert result.deployment.model == "claude-3-5-sonnet"
+    assert h.sleeps == []
+
+
+async def test_short_retry_after_is_waited_out_on_the_same_deployment() -> None:
+    short = dataclasses.replace(R429, retry_after_s=0.25)
+    h = _harness({"openai/gpt-4": [short, OK]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "openai"]
+    assert h.sleeps == [0.25]
+
+
+async def test_long_retry_after_keeps_the_deployment_out_of_later_requests() -> None:
+    long = dataclasses.replace(R429, retry_after_s=20.0)
+    h = _harness({"openai/gpt-4": [long, OK]})
+    first = await h.run()
+    second = await h.run()
+    assert _providers(first) == ["openai", "anthropic"]
+    assert _providers(second) == ["anthropic"]
+    h.clock.advance(21.0)
+    third = await h.run()
+    assert _providers(third) == ["openai"]
+
+
+async def test_timeout_fails_over_at_once_and_the_next_round_backs_off() -> None:
+    h = _harness({"openai/gpt-4": [TIMEOUT, OK], "anthropic/claude-3-5-sonnet": [TIMEOUT]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic", "openai"]
+    assert [a.outcome for a in result.attempts] == ["timeout", "timeout", "success"]
+    assert result.attempts[1].backoff_ms == 0.0
+    assert result.attempts[2].backoff_ms == pytest.approx(500.0)
+
+
+async def test_provider_client_error_is_not_retried() -> None:
+    h = _harness({"openai/gpt-4": [E400]})
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert result.status == 400
+    assert len(result.attempts) == 1
+    assert "bad param" in result.message
+
+
+async def test_content_policy_rejection_stops_with_the_provider_reason() -> None:
+    h = _harness({"openai/gpt-4": [POLICY]})
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert result.status == 400
+    assert result.code == "content_policy_violation"
+    assert "unsafe" in result.message
+    assert len(result.attempts) == 1
+
+
+async def test_context_length_error_moves_to_a_larger_context_deployment() -> None:
+    h = _harness({"openai/gpt-4": [TOO_LONG]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic"]
+
+
+async def test_deadline_holds_when_every_provider_is_silent() -> None:
+    h = _harness(
+        {"openai/gpt-4": [TIMEOUT], "anthropic/claude-3-5-sonnet": [TIMEOUT]}, deadline_s=2.5
+    )
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert result.status == 504
+    assert result.code == "deadline_exceeded"
+    assert result.total_latency_s <= 2.5
+    assert all(a.outcome == "timeout" for a in result.attempts)
+    # the last attempt's timeout was cut to the time left, not the full attempt timeout
+    assert all(timeout_s <= ATTEMPT_TIMEOUT_S for _, _, timeout_s in h.upstream.calls)
+
+
+async def test_total_attempt_limit_caps_the_request() -> None:
+    retry = RetryPolicy(
+        max_attempts_total=4,
+        max_attempts_per_deployment=3,
+        backoff=BackoffPolicy(base_s=0.1, cap_s=0.1),
+    )
+    h = _harness({"openai/gpt-4": [E500], "anthropic/claude-3-5-sonnet": [E500]}, retry=retry)
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert len(result.attempts) == 4
+    assert result.status == 502
+    assert result.provider_error is not None
+    assert result.provider_error["status"] == 500
+
+
+async def test_breaker_opens_after_consecutive_failures_and_is_skipped() -> None:
+    retry = RetryPolicy(max_attempts_per_deployment=1, backoff=BackoffPolicy(base_s=0.0, cap_s=0.0))
+    h = _harness({"openai/gpt-4": [E500]}, retry=retry)
+    for _ in range(5):
+        served = await h.run()
+        assert isinstance(served, Success)
+        assert _providers(served) == ["openai", "anthropic"]
+    assert h.breakers.get("openai/gpt-4").state is BreakerState.OPEN
+    calls_before = len(h.upstream.calls)
+    skipped = await h.run()
+    assert _providers(skipped) == ["anthropic"]
+    assert [key for key, _, _ in h.upstream.calls[calls_before:]] == ["anthropic/claude-3-5-sonnet"]
+
+
+async def test_every_breaker_open_answers_503_at_once_with_retry_after() -> None:
+    h = _harness({})
+    for key in ("openai/gpt-4", "anthropic/claude-3-5-sonnet"):
+        h.breakers.get(key).force_open()
+        h.breakers.get(key).reset()
+        for _ in range(5):
+            h.breakers.get(key).on_failure()
+    h.clock.advance(10.0)
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert result.status == 503
+    assert result.code == "all_breakers_open"
+    assert result.attempts == ()
+    assert result.retry_after_s == pytest.approx(20.0)
+    assert h.upstream.calls == []
