@@ -23,7 +23,9 @@ def mock_service() -> Iterator[RunningService]:
     service.stop()
 
 
-def start_orchestrator(mock: RunningService, extra_env: dict[str, str] | None = None) -> RunningService:
+def start_orchestrator(
+    mock: RunningService, extra_env: dict[str, str] | None = None
+) -> RunningService:
     env = {**SCENARIO_ENV, "ORCH_MOCK_BASE_URL": mock.base_url, **(extra_env or {})}
     return start_service("orchestrator", env=env)
 

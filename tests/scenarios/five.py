@@ -36,7 +36,9 @@ async def happy_path(target: Target) -> None:
 
 async def timeout_then_retry(target: Target) -> None:
     """Both providers go silent once: fail over at once, then back off and retry."""
-    await target.set_faults({"provider": "both", "script": ["timeout", "ok"], "timeout_duration_seconds": 2})
+    await target.set_faults(
+        {"provider": "both", "script": ["timeout", "ok"], "timeout_duration_seconds": 2}
+    )
     status, body, _ = await target.chat(chat_body(), headers={"X-Request-ID": "timeout-1"})
     assert status == 200, body
     log = body["attempt_log"]
@@ -134,7 +136,9 @@ async def validation_rejects_without_upstream_calls(target: Target) -> None:
 
 
 async def deadline_holds_when_every_provider_is_silent(target: Target) -> None:
-    await target.set_faults({"provider": "both", "faults": {"timeout": 1.0}, "timeout_duration_seconds": 5})
+    await target.set_faults(
+        {"provider": "both", "faults": {"timeout": 1.0}, "timeout_duration_seconds": 5}
+    )
     started = time.perf_counter()
     status, body, _ = await target.chat(chat_body())
     elapsed_s = time.perf_counter() - started
