@@ -1,0 +1,203 @@
+"""Each validation rule: the status, the OpenAI ``param`` and ``code``, and what passes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+
+from orchestrator.validation import ValidationError, validate_chat_request
+
+
+@dataclass
+class FakeRouter:
+    """Routes as data: model -> (output limit, context limit)."""
+
+    limits: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"gpt-4": (4096, 8192), "claude": (8192, 200_000)}
+    )
+    providers: frozenset[str] = frozenset({"openai", "anthropic"})
+
+    def route(self, model: str) -> tuple[object, ...] | None:
+        return (model,) if model in self.limits else None
+
+    def output_limit(self, model: str) -> int:
+        return self.limits[model][0]
+
+    def context_limit(self, model: str) -> int:
+        return self.limits[model][1]
+
+    def provider_names(self) -> frozenset[str]:
+        return self.providers
+
+
+def body(**fields: Any) -> bytes:
+    request: dict[str, Any] = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}
+    request.update(fields)
+    return orjson.dumps(request)
+
+
+def rejected(raw: bytes, router: FakeRouter | None = None) -> ValidationError:
+    with pytest.raises(ValidationError) as info:
+        validate_chat_request(raw, router or FakeRouter())
+    return info.value
+
+
+def test_valid_request_is_parsed_with_its_fields() -> None:
+    request = validate_chat_request(
+        body(temperature=0.5, max_tokens=100, preferred_provider="anthropic", x_custom=1),
+        FakeRouter(),
+    )
+    assert request.model == "gpt-4"
+    assert request.messages[0].content == "hi"
+    assert request.temperature == 0.5
+    assert request.max_tokens == 100
+    assert request.preferred_provider == "anthropic"
+    assert request.extra == {"x_custom": 1}
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \n", b"{", b'{"model": "gpt-4",}', b"\xff\xfe"])
+def test_empty_or_malformed_json_is_a_400_in_openai_wording(raw: bytes) -> None:
+    error = rejected(raw)
+    assert error.status == 400
+    assert error.message.startswith("We could not parse the JSON body of your request.")
+    assert error.param is None
+    assert error.error_type == "invalid_request_error"
+
+
+def test_json_error_message_says_where_the_body_broke() -> None:
+    assert "column" in rejected(b'{"model": }').message
+
+
+def test_non_object_body_is_a_400_naming_the_type() -> None:
+    error = rejected(b"[1, 2]")
+    assert (error.status, error.param, error.code) == (400, None, "invalid_type")
+    assert "array" in error.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "param", "code"),
+    [
+        (
+            orjson.dumps({"messages": [{"role": "user", "content": "x"}]}),
+            "model",
+            "missing_required_parameter",
+        ),
+        (body(messages=[]), "messages", "empty_array"),
+        (body(messages=[{"role": "wizard", "content": "x"}]), "messages[0].role", "invalid_value"),
+        (body(messages=[{"role": "user"}]), "messages[0].content", "missing_required_parameter"),
+        (body(temperature=2.5), "temperature", "invalid_value"),
+        (body(top_p=-0.1), "top_p", "invalid_value"),
+        (body(max_tokens=0), "max_tokens", "invalid_value"),
+        (body(max_tokens="many"), "max_tokens", "invalid_type"),
+        (body(stream="yes"), "stream", "invalid_type"),
+    ],
+)
+def test_field_errors_become_400_with_the_field_named(raw: bytes, param: str, code: str) -> None:
+    error = rejected(raw)
+    assert (error.status, error.param, error.code) == (400, param, code)
+
+
+def test_unknown_model_is_a_404_model_not_found() -> None:
+    error = rejected(body(model="gpt-9"))
+    assert (error.status, error.param, error.code) == (404, "model", "model_not_found")
+    assert error.message == "The model 'gpt-9' does not exist or you do not have access to it."
+
+
+def test_each_fallback_must_be_routable_and_is_named_by_index() -> None:
+    error = rejected(body(fallbacks=["claude", "nope"]))
+    assert (error.status, error.param, error.code) == (400, "fallbacks[1]", "model_not_found")
+    assert "'nope'" in error.message
+
+
+def test_routable_fallbacks_are_accepted() -> None:
+    request = validate_chat_request(body(fallbacks=["claude"]), FakeRouter())
+    assert request.fallbacks == ("claude",)
+
+
+def test_preferred_provider_must_be_configured() -> None:
+    error = rejected(body(preferred_provider="azure"))
+    assert (error.status, error.param, error.code) == (400, "preferred_provider", "invalid_value")
+    assert "'azure'" in error.message
+    assert "'anthropic', 'openai'" in error.message
+
+
+def test_max_tokens_above_the_output_limit_is_rejected() -> None:
+    error = rejected(body(max_tokens=4097))
+    assert (error.status, error.param, error.code) == (400, "max_tokens", "invalid_value")
+    assert "4096" in error.message
+
+
+def test_max_tokens_at_the_output_limit_is_accepted() -> None:
+    assert validate_chat_request(body(max_tokens=4096), FakeRouter()).max_tokens == 4096
+
+
+def test_max_completion_tokens_is_held_to_the_same_limit() -> None:
+    error = rejected(body(max_completion_tokens=5000))
+    assert error.param == "max_tokens"
+
+
+def test_fallback_with_a_larger_output_limit_raises_the_ceiling() -> None:
+    request = validate_chat_request(body(max_tokens=8000, fallbacks=["claude"]), FakeRouter())
+    assert request.max_tokens == 8000
+
+
+def test_prompt_over_the_context_window_is_context_length_exceeded() -> None:
+    long_text = "x" * (8192 * 4 + 1)  # one estimated token over
+    error = rejected(body(messages=[{"role": "user", "content": long_text}]))
+    assert (error.status, error.param, error.code) == (
+        400,
+        "messages",
+        "context_length_exceeded",
+    )
+    assert "8192" in error.message
+
+
+def test_prompt_exactly_at_the_context_window_is_accepted() -> None:
+    text = "x" * (8192 * 4)
+    request = validate_chat_request(
+        body(messages=[{"role": "user", "content": text}]), FakeRouter()
+    )
+    assert request.estimated_prompt_tokens() == 8192
+
+
+def test_stream_true_is_rejected_as_not_yet_supported() -> None:
+    error = rejected(body(stream=True))
+    assert (error.status, error.param, error.code) == (400, "stream", "unsupported_value")
+    assert "later release" in error.message
+
+
+def test_stream_false_is_accepted() -> None:
+    assert validate_chat_request(body(stream=False), FakeRouter()).stream is False
+
+
+def test_unknown_model_is_reported_before_streaming() -> None:
+    assert rejected(body(model="gpt-9", stream=True)).status == 404
+
+
+def test_error_body_is_openai_shaped() -> None:
+    error = rejected(body(model="gpt-9"))
+    assert error.to_body() == {
+        "error": {
+            "message": "The model 'gpt-9' does not exist or you do not have access to it.",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
+    assert str(error) == error.to_body()["error"]["message"]
+
+
+def test_small_request_validates_in_microseconds() -> None:
+    raw = body(temperature=0.7, max_tokens=64, fallbacks=["claude"])
+    router = FakeRouter()
+    rounds = 2000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        validate_chat_request(raw, router)
+    per_call_s = (time.perf_counter() - started) / rounds
+    # Generous for a loaded CI machine; a regression to per-call setup would blow far past it.
+    assert per_call_s < 100e-6
