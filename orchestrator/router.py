@@ -1,38 +1,21 @@
 """Route plan: public model name -> ordered deployments, honouring breakers and exclusions.
 
-CONTRACT (the engine and app code against it; implementation and tests to come):
-
-    Deployment: defined below (already real).
-
-    @dataclass(frozen=True, slots=True)
-    class RoutePlan:
-        deployments: tuple[Deployment, ...]             # to try, in order (breaker allowed now)
-        skipped_open: tuple[tuple[Deployment, float], ...]  # (deployment, next_probe_at) skipped
-        # open breakers; the engine answers 503 with Retry-After when deployments is empty
-
-    class Router:
-        def __init__(self, config: AppConfig, breakers: BreakerRegistry, clock: Callable[[], float])
-        def route(self, model: str) -> tuple[Deployment, ...] | None   # None: not routable
-        def output_limit(self, model: str) -> int       # largest max_output_tokens on the route
-        def context_limit(self, model: str) -> int      # largest context window on the route
-        def provider_names(self) -> frozenset[str]      # configured provider names
-        def plan(self, request: ChatRequest) -> RoutePlan
-            # order: the route's deployments with request.preferred_provider's first (when it
-            # serves the model), then each request.fallbacks model's deployments (unknown
-            # fallback names are ignored here: validation rejects them), duplicates removed;
-            # deployments whose breaker state is OPEN are moved to skipped_open;
-            # deployments excluded via exclude() until a later clock time are skipped too;
-            # deployments whose context window is smaller than the request's estimated
-            # prompt tokens are left out (they could only fail).
-        def exclude(self, deployment_key: str, until: float) -> None
-            # keep a deployment out of plans (a 429 with a long Retry-After) until `until`
+Everything that does not depend on the request is computed once, at construction: the
+:class:`Deployment` objects (one per ``provider/model``, shared by every route that lists
+it), each route's order for every possible ``preferred_provider``, and the breaker of each
+deployment. :meth:`Router.plan` then only concatenates fallbacks and filters, so it costs a
+few dictionary look-ups per deployment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from orchestrator.config import ProviderConfig
+from orchestrator.breaker import BreakerRegistry, BreakerState, CircuitBreaker
+from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
+from shared.models import ChatRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +27,145 @@ class Deployment:
     model: str  # the provider's own model name
     context_window_tokens: int
     max_output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    deployments: tuple[Deployment, ...]  # to try, in order (their breakers allow calls now)
+    # (deployment, next_probe_at) for each deployment skipped because its breaker is OPEN;
+    # the engine answers 503 with Retry-After when `deployments` is empty.
+    skipped_open: tuple[tuple[Deployment, float], ...] = ()
+    # (deployment, until) for each deployment kept out by exclude(), e.g. after a long 429.
+    skipped_excluded: tuple[tuple[Deployment, float], ...] = ()
+
+
+class Router:
+    __slots__ = (
+        "_breakers",
+        "_by_preference",
+        "_clock",
+        "_context_limits",
+        "_excluded_until",
+        "_output_limits",
+        "_provider_names",
+        "_routes",
+    )
+
+    def __init__(
+        self, config: AppConfig, breakers: BreakerRegistry, clock: Callable[[], float]
+    ) -> None:
+        self._clock = clock
+        self._provider_names = frozenset(config.providers)
+        deployments: dict[str, Deployment] = {}
+        routes: dict[str, tuple[Deployment, ...]] = {}
+        for model, route in config.routes.items():
+            routes[model] = tuple(
+                _shared_deployment(deployments, d, config.providers[d.provider])
+                for d in route.deployments
+            )
+        self._routes = MappingProxyType(routes)
+        self._by_preference = MappingProxyType(
+            {model: _orders_by_provider(route) for model, route in routes.items()}
+        )
+        self._output_limits = {m: max(d.max_output_tokens for d in r) for m, r in routes.items()}
+        self._context_limits = {
+            m: max(d.context_window_tokens for d in r) for m, r in routes.items()
+        }
+        # Fetched once so every deployment shows in the registry (and /health) from the start.
+        self._breakers: dict[str, CircuitBreaker] = {key: breakers.get(key) for key in deployments}
+        self._excluded_until: dict[str, float] = {}
+
+    def route(self, model: str) -> tuple[Deployment, ...] | None:
+        """The model's deployments in configured order; None when the model is not routable."""
+        return self._routes.get(model)
+
+    def output_limit(self, model: str) -> int:
+        """The largest ``max_output_tokens`` on the model's route (KeyError if not routable)."""
+        return self._output_limits[model]
+
+    def context_limit(self, model: str) -> int:
+        """The largest context window on the model's route (KeyError if not routable)."""
+        return self._context_limits[model]
+
+    def provider_names(self) -> frozenset[str]:
+        return self._provider_names
+
+    def exclude(self, deployment_key: str, until: float) -> None:
+        """Keep a deployment out of plans until the clock reaches ``until`` (a long 429)."""
+        if until > self._excluded_until.get(deployment_key, float("-inf")):
+            self._excluded_until[deployment_key] = until
+
+    def plan(self, request: ChatRequest) -> RoutePlan:
+        """The deployments to try for ``request``, in order; see :class:`RoutePlan`."""
+        candidates = self._candidates(request)
+        if not candidates:
+            return RoutePlan(())
+        now = self._clock()
+        prompt_tokens = request.estimated_prompt_tokens()
+        allowed: list[Deployment] = []
+        skipped_open: list[tuple[Deployment, float]] = []
+        skipped_excluded: list[tuple[Deployment, float]] = []
+        for deployment in candidates:
+            if deployment.context_window_tokens < prompt_tokens:
+                continue  # it could only fail with a context-length error
+            until = self._excluded_until.get(deployment.key)
+            if until is not None:
+                if now < until:
+                    skipped_excluded.append((deployment, until))
+                    continue
+                del self._excluded_until[deployment.key]
+            breaker = self._breakers[deployment.key]
+            if breaker.state is BreakerState.OPEN:
+                skipped_open.append((deployment, _probe_time(breaker, now)))
+                continue
+            allowed.append(deployment)
+        return RoutePlan(tuple(allowed), tuple(skipped_open), tuple(skipped_excluded))
+
+    def _candidates(self, request: ChatRequest) -> tuple[Deployment, ...]:
+        orders = self._by_preference.get(request.model)
+        if orders is None:
+            return ()
+        primary = orders.get(request.preferred_provider) or orders[None]
+        if not request.fallbacks:
+            return primary
+        ordered = dict.fromkeys(primary)  # insertion-ordered set: duplicates drop, order stays
+        for model in request.fallbacks:
+            ordered.update(dict.fromkeys(self._routes.get(model, ())))
+        return tuple(ordered)
+
+
+def _shared_deployment(
+    deployments: dict[str, Deployment], config: DeploymentConfig, provider: ProviderConfig
+) -> Deployment:
+    key = f"{config.provider}/{config.model}"
+    existing = deployments.get(key)
+    if existing is None:
+        existing = Deployment(
+            key, provider, config.model, config.context_window_tokens, config.max_output_tokens
+        )
+        deployments[key] = existing
+    return existing
+
+
+def _orders_by_provider(
+    route: tuple[Deployment, ...],
+) -> MappingProxyType[str | None, tuple[Deployment, ...]]:
+    """The route's order for each provider that serves it (its deployments first); None: as is."""
+    orders: dict[str | None, tuple[Deployment, ...]] = {None: route}
+    for name in _unique(d.provider.name for d in route):
+        first = tuple(d for d in route if d.provider.name == name)
+        orders[name] = first + tuple(d for d in route if d.provider.name != name)
+    return MappingProxyType(orders)
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+def _probe_time(breaker: CircuitBreaker, now: float) -> float:
+    probe_at = breaker.next_probe_at()
+    if probe_at is None:
+        # A drained (force-opened) breaker has no probe time; one cool-down is an honest
+        # "not before" for Retry-After, where "never" would leave clients nothing to go on.
+        return now + breaker.policy.open_duration_s
+    return probe_at
