@@ -167,7 +167,10 @@ def full_jitter_backoff_s(
     # min() before pow overflow: cap the exponent once the ceiling is reached.
     ceiling = policy.cap_s
     if policy.base_s > 0 and policy.multiplier > 1:
-        growth = policy.base_s * policy.multiplier ** min(retry_index, 64)
+        try:
+            growth = policy.base_s * policy.multiplier ** min(retry_index, 64)
+        except OverflowError:  # a multiplier so large that the cap was passed long before
+            growth = policy.cap_s
         ceiling = min(policy.cap_s, growth)
     elif policy.multiplier == 1:
         ceiling = min(policy.cap_s, policy.base_s)
