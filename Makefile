@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 MOCK_PORT ?= 8001
 ORCH_PORT ?= 8080
 
-.PHONY: install run run-mock run-orchestrator test unit integration lint format bench demo clean
+.PHONY: install run run-mock run-orchestrator test unit integration lint format demo clean
 
 install: $(STAMP)
 
@@ -49,5 +49,13 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The five scenarios, narrated, against running services (`make run` or `make up`).
+demo: install
+	$(PY) -m tools.demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Docker Compose targets (up, down, logs, compose-test) and the benchmark (bench).
+-include mk/compose.mk
+-include mk/bench.mk
