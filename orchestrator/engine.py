@@ -209,9 +209,13 @@ class _Run:
         self.attempts_on[deployment.key] = self.attempts_on.get(deployment.key, 0) + 1
         timeout_s = min(deployment.provider.attempt_timeout_s, remaining_s)
         _event("attempt", deployment, attempt=attempt_number, timeout_s=round(timeout_s, 3))
-        result = await self.engine.upstream.attempt(
-            deployment, self.request, self.request_id, attempt_number, timeout_s
-        )
+        try:
+            result = await self.engine.upstream.attempt(
+                deployment, self.request, self.request_id, attempt_number, timeout_s
+            )
+        except asyncio.CancelledError:
+            breaker.on_neutral()  # the caller left: free a half-open probe slot, judge nothing
+            raise
         outcome = result.outcome
         _update_breaker(breaker, outcome)
         decision = decide(outcome, self.engine.retry)
@@ -359,10 +363,10 @@ class _Run:
         )
 
     def _unavailable(self, plan: RoutePlan) -> Failure:
-        if not plan.skipped_open:
-            return self._unavailable_now()
         now = self.engine.clock()
-        earliest = min(probe_at for _, probe_at in plan.skipped_open)
+        if not plan.skipped_open:
+            return self._unavailable_now(plan)
+        earliest = min(probe_at for _, probe_at in (*plan.skipped_open, *plan.skipped_excluded))
         names = ", ".join(d.key for d, _ in plan.skipped_open)
         _event("all_breakers_open", None, deployments=names)
         return Failure(
@@ -375,7 +379,12 @@ class _Run:
             retry_after_s=max(0.0, earliest - now),
         )
 
-    def _unavailable_now(self) -> Failure:
+    def _unavailable_now(self, plan: RoutePlan | None = None) -> Failure:
+        """Nothing to try: every deployment is rate-limited out (or refused its breaker)."""
+        retry_after_s = 1.0
+        if plan is not None and plan.skipped_excluded:
+            earliest = min(until for _, until in plan.skipped_excluded)
+            retry_after_s = max(0.0, earliest - self.engine.clock())
         return Failure(
             status=503,
             message=f"No deployment for '{self.request.model}' can take the request now "
@@ -383,7 +392,7 @@ class _Run:
             code="no_deployment_available",
             attempts=tuple(self.attempts),
             total_latency_s=self._elapsed_s(),
-            retry_after_s=1.0,
+            retry_after_s=retry_after_s,
         )
 
 
