@@ -52,6 +52,32 @@ class Upstream(Protocol):
     ) -> AttemptResult: ...
 
 
+class EngineObserver(Protocol):
+    """Reads the same outcome values as the breaker and the logs (metrics, journeys)."""
+
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None: ...
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None: ...
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None: ...
+
+    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None: ...
+
+
+class NullObserver:
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
+        pass
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
+        pass
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None:
+        pass
+
+    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+        pass
+
+
 class HttpUpstream:
     """The real upstream: the app's one client session and the deployment's wire adapter."""
 
@@ -116,7 +142,9 @@ class Engine:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float],
+        observer: EngineObserver | None = None,
     ) -> None:
+        self.observer: EngineObserver = observer or NullObserver()
         self.router = router
         self.breakers = breakers
         self.upstream = upstream
@@ -127,7 +155,9 @@ class Engine:
         self.random = random
 
     async def run(self, request: ChatRequest, request_id: str) -> EngineResult:
-        return await _Run(self, request, request_id).execute()
+        result = await _Run(self, request, request_id).execute()
+        self.observer.on_result(request, request_id, result)
+        return result
 
 
 class _Run:
@@ -220,6 +250,7 @@ class _Run:
         _update_breaker(breaker, outcome)
         decision = decide(outcome, self.engine.retry)
         self._record(attempt_number, deployment, outcome, decision)
+        self.engine.observer.on_attempt(deployment, outcome, decision)
         if result.completion is not None and decision.action is Action.RETURN:
             _event("success", deployment, attempt=attempt_number, latency_ms=_ms(outcome.latency_s))
             raise _Stop(self._success(result.completion, deployment))
@@ -267,6 +298,7 @@ class _Run:
         if wait_s >= remaining_s:
             raise _Stop(self._deadline_exceeded())
         _event("backoff", deployment, reason=reason, wait_ms=_ms(wait_s))
+        self.engine.observer.on_wait(deployment, wait_s, reason)
         await self.engine.sleep(wait_s)
         self.waited_before_next_s += wait_s
 
@@ -301,6 +333,7 @@ class _Run:
         following = next((d for d in rest if d.key not in self.out_for_request), None)
         if following is not None and not self._budget_spent():
             _event("failover", left, to_provider=following.provider.name, to_model=following.model)
+            self.engine.observer.on_failover(left, following)
 
     def _elapsed_s(self) -> float:
         return self.engine.clock() - self.started

@@ -280,3 +280,36 @@ async def test_every_breaker_open_answers_503_at_once_with_retry_after() -> None
     assert result.attempts == ()
     assert result.retry_after_s == pytest.approx(20.0)
     assert h.upstream.calls == []
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: object) -> None:
+        self.events.append(("attempt", deployment.key, str(outcome.kind)))
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
+        self.events.append(("wait", reason))
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None:
+        self.events.append(("failover", left.key, to.key))
+
+    def on_result(self, request: ChatRequest, request_id: str, result: object) -> None:
+        self.events.append(("result", request_id, type(result).__name__))
+
+
+async def test_observer_reads_the_same_outcomes_as_the_journey() -> None:
+    h = _harness({"openai/gpt-4": [E500, R429]})
+    observer = RecordingObserver()
+    h.engine.observer = observer
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert observer.events == [
+        ("attempt", "openai/gpt-4", "server_error"),
+        ("wait", "retry_same"),
+        ("attempt", "openai/gpt-4", "rate_limited"),
+        ("failover", "openai/gpt-4", "anthropic/claude-3-5-sonnet"),
+        ("attempt", "anthropic/claude-3-5-sonnet", "success"),
+        ("result", "req_test", "Success"),
+    ]
