@@ -1,0 +1,140 @@
+"""Throughput of the mock provider: healthy, non-streaming chat completions per second.
+
+    .venv/bin/python -m bench.mock_bench [--duration-s 10] [--concurrency 64]
+
+Starts the mock as its own process (pinned to CPU 0 where the OS allows, so the figure is
+"one core"), drives it from this process (pinned to CPU 1) with an aiohttp client over
+keep-alive connections for a bounded time, and prints requests/s. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import aiohttp
+import orjson
+
+READY_TIMEOUT_S = 20.0
+READY_POLL_S = 0.05
+BODY = orjson.dumps(
+    {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "Say something reliable, please."}],
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    requests: int
+    errors: int
+    elapsed_s: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.elapsed_s
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pin(pid: int, cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, {cpu})
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the mock exited with {process.returncode}")
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(f"{url}/health", timeout=1.0),
+        ):
+            return
+        time.sleep(READY_POLL_S)
+    raise SystemExit("the mock did not become ready")
+
+
+@contextlib.contextmanager
+def _mock(log_level: str) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_provider", "--port", str(port), "--log-level", log_level],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _pin(process.pid, 0)
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _worker(
+    session: aiohttp.ClientSession, url: str, until: float, counts: list[int]
+) -> None:
+    while time.monotonic() < until:
+        async with session.post(url, data=BODY, headers={"Content-Type": "application/json"}) as r:
+            await r.read()
+            counts[0 if r.status == 200 else 1] += 1
+
+
+async def drive(base_url: str, duration_s: float, concurrency: int) -> Result:
+    url = f"{base_url}/v1/chat/completions"
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        warmup = [0, 0]
+        await asyncio.gather(
+            *(_worker(session, url, time.monotonic() + 1.0, warmup) for _ in range(concurrency))
+        )
+        counts = [0, 0]
+        started = time.monotonic()
+        until = started + duration_s
+        await asyncio.gather(*(_worker(session, url, until, counts) for _ in range(concurrency)))
+        return Result(counts[0], counts[1], time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.mock_bench", description=__doc__)
+    parser.add_argument("--duration-s", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--log-level", default="INFO", help="the mock's log level")
+    parser.add_argument("--url", help="measure a mock that is already running instead")
+    args = parser.parse_args()
+    if args.url:
+        result = asyncio.run(drive(args.url, args.duration_s, args.concurrency))
+    else:
+        _pin(0, 1)
+        with _mock(args.log_level) as url:
+            result = asyncio.run(drive(url, args.duration_s, args.concurrency))
+    print(
+        f"mock provider: {result.per_second:,.0f} requests/s "
+        f"({result.requests} ok, {result.errors} errors in {result.elapsed_s:.1f} s, "
+        f"concurrency {args.concurrency}, mock log level {args.log_level})"
+    )
+    if result.errors:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

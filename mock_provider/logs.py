@@ -1,0 +1,24 @@
+"""JSON log lines (python-json-logger): one per provider request, with the fault applied."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Final, TextIO
+
+from pythonjsonlogger.orjson import OrjsonFormatter
+
+ACCESS_LOGGER: Final = "mock_provider.access"
+CONTROL_LOGGER: Final = "mock_provider.control"
+_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging(level: str, stream: TextIO | None = None) -> None:
+    """Send every record to ``stream`` (stdout) as one JSON object a line. Called once by main."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(OrjsonFormatter(_FORMAT, rename_fields={"levelname": "level"}))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    # One line per request comes from the mock itself; aiohttp's access log would repeat it.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
