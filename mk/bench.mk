@@ -1,0 +1,10 @@
+# `make bench`: the orchestrator's speed against its targets (tools/bench.py, under 3 minutes,
+# loopback only; results in .bench/results.json), then the mock provider's own bench if present.
+# BENCH_ARGS passes options through, e.g. `make bench BENCH_ARGS=--quick`.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: install
+	$(PY) -m tools.bench $(BENCH_ARGS)
+	@if [ -f bench/mock_bench.py ]; then $(PY) -m bench.mock_bench; \
+	else echo "bench: bench/mock_bench.py not present; skipping the mock's bench"; fi
