@@ -45,6 +45,9 @@ DEFAULT_BREAKER_WINDOW_SIZE: Final = 20
 DEFAULT_MIN_CALLS_IN_WINDOW: Final = 10
 DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
+DEFAULT_JOURNEYS_MAX: Final = 1_000
+DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_PORT: Final = 65_535
 
@@ -144,6 +147,24 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """Who may act on breakers: a bearer token read from ``token_env`` at start-up."""
+
+    token_env: str | None = DEFAULT_ADMIN_TOKEN_ENV
+    token: str | None = field(default=None, repr=False)  # resolved from token_env
+    # With no token configured, admin actions answer 403 unless this is set (local use, tests).
+    allow_unauthenticated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilityConfig:
+    journeys_max: int = DEFAULT_JOURNEYS_MAX  # recent request journeys kept; oldest evicted
+    # Recent outcomes kept per deployment (and for the whole service) for /v1/providers and
+    # /stats: success rate and latency percentiles describe this window, not all time.
+    latency_window_size: int = DEFAULT_LATENCY_WINDOW_SIZE
+
+
+@dataclass(frozen=True, slots=True)
 class AppConfig:
     server: ServerConfig
     providers: Mapping[str, ProviderConfig]
@@ -151,6 +172,8 @@ class AppConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
 
 
 def load_config(path: str | None, environ: Mapping[str, str]) -> AppConfig:
@@ -291,6 +314,12 @@ class _Table:
         self._read.add(key)
         return self.string(key) if key in self._raw else None
 
+    def boolean(self, key: str, default: bool | _Required = _REQUIRED) -> bool:
+        value = self._value(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, value, "must be true or false")
+        return value
+
     def table(self, key: str) -> _Table:
         value = self._value(key, {})
         if not isinstance(value, dict):
@@ -368,8 +397,10 @@ def _build(
     deadline = _deadline(root.table("deadline"), origins)
     providers = _providers(root.table("providers"), environ)
     routes = _routes(root.table("routes"), providers)
+    admin = _admin(root.table("admin"), environ)
+    observability = _observability(root.table("observability"))
     root.finish()
-    return AppConfig(server, providers, routes, retry, breaker, deadline)
+    return AppConfig(server, providers, routes, retry, breaker, deadline, admin, observability)
 
 
 def _server(table: _Table) -> ServerConfig:
@@ -386,6 +417,28 @@ def _server(table: _Table) -> ServerConfig:
         raise table.fail("log_level", log_level, f"must be one of {', '.join(LOG_LEVELS)}")
     table.finish()
     return ServerConfig(host, port, max_body_bytes, log_level.upper())
+
+
+def _admin(table: _Table, environ: Mapping[str, str]) -> AdminConfig:
+    defaults = AdminConfig()
+    token_env = table.string("token_env", defaults.token_env or "")
+    if token_env and ("=" in token_env or token_env != token_env.strip()):
+        raise table.fail("token_env", token_env, "must be an environment variable name")
+    allow = table.boolean("allow_unauthenticated", defaults.allow_unauthenticated)
+    table.finish()
+    return AdminConfig(
+        token_env=token_env or None,
+        token=(environ.get(token_env) or None) if token_env else None,
+        allow_unauthenticated=allow,
+    )
+
+
+def _observability(table: _Table) -> ObservabilityConfig:
+    defaults = ObservabilityConfig()
+    journeys_max = _int_at_least(table, "journeys_max", 1, defaults.journeys_max)
+    window = _int_at_least(table, "latency_window_size", 1, defaults.latency_window_size)
+    table.finish()
+    return ObservabilityConfig(journeys_max, window)
 
 
 def _retry(table: _Table, origins: Mapping[str, Override]) -> RetryPolicy:
@@ -544,12 +597,14 @@ def _deployment(table: _Table, providers: Mapping[str, ProviderConfig]) -> Deplo
 
 
 __all__ = [
+    "AdminConfig",
     "AppConfig",
     "BackoffPolicy",
     "BreakerPolicy",
     "ConfigError",
     "DeadlinePolicy",
     "DeploymentConfig",
+    "ObservabilityConfig",
     "ProviderConfig",
     "RetryPolicy",
     "RouteConfig",
