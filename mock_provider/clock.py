@@ -22,3 +22,22 @@ class SystemClock:
 
     def wall(self) -> float:
         return time.time()
+
+
+class ManualClock:
+    """A clock that moves only when told: for tests of outages and the rpm limiter."""
+
+    def __init__(self, start_s: float = 1_000.0, wall_offset_s: float = 1.7e9) -> None:
+        self._now_s = start_s
+        self._wall_offset_s = wall_offset_s
+
+    def monotonic(self) -> float:
+        return self._now_s
+
+    def wall(self) -> float:
+        return self._wall_offset_s + self._now_s
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"a clock does not go back: {seconds}")
+        self._now_s += seconds
