@@ -47,11 +47,21 @@ fi
 
 mkdir -p "$WHEELHOUSE_DIR"
 started=$SECONDS
-log "downloading wheels for Python $target into $WHEELHOUSE_DIR/"
-# shellcheck disable=SC2086  # one requirement per line, none contains spaces
-"$PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-    --dest "$WHEELHOUSE_DIR" "${platform_args[@]}" $requirements \
-    || die "pip download failed for Python $target"
+# Resolving against the index takes seconds even when every file is already here; skip it
+# while the pins and the target are those of the last complete download.
+stamp="$WHEELHOUSE_DIR/.complete-py$target"
+fingerprint=$(printf '%s\n' "$requirements" "${platform_args[*]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
+    log "dependency wheels for Python $target up to date"
+else
+    log "downloading wheels for Python $target into $WHEELHOUSE_DIR/"
+    # shellcheck disable=SC2086  # one requirement per line, none contains spaces
+    "$PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+        --dest "$WHEELHOUSE_DIR" "${platform_args[@]}" $requirements \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
+        || die "pip download failed for Python $target"
+    echo "$fingerprint" >"$stamp"
+fi
 
 # The project wheel is pure Python, so the host builds it for any target version.
 rm -f "$WHEELHOUSE_DIR"/llm_reliability_orchestrator-*.whl
