@@ -1,0 +1,146 @@
+"""A bounded in-memory store of recent request journeys, for ``GET /v1/requests/{id}``.
+
+Recording is cheap on purpose (it runs on every request): the engine's result is kept as
+it is, a frozen value, and turned into JSON only when someone asks for it. When the store
+is full the oldest journey is evicted. A request id seen again (a client reusing its
+``X-Request-ID``) replaces the older journey and counts as the newest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.engine import EngineResult, Success
+from shared.models import AttemptRecord, ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A request turned away by validation, before any upstream call."""
+
+    status: int
+    message: str
+    param: str | None
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    request_id: str
+    model: str | None
+    received_at: float  # Unix time, seconds
+    outcome: EngineResult | Rejection
+    preferred_provider: str | None = None
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> int:
+        return 200 if isinstance(self.outcome, Success) else self.outcome.status
+
+    def to_json(self) -> dict[str, Any]:
+        outcome = self.outcome
+        attempts = () if isinstance(outcome, Rejection) else outcome.attempts
+        return {
+            "object": "request.journey",
+            "request_id": self.request_id,
+            "model": self.model,
+            "preferred_provider": self.preferred_provider,
+            "fallbacks": list(self.fallbacks),
+            "received_at": round(self.received_at, 3),
+            "status": self.status,
+            "outcome": _outcome_name(outcome),
+            "provider": outcome.deployment.provider.name if isinstance(outcome, Success) else None,
+            "served_by": outcome.deployment.key if isinstance(outcome, Success) else None,
+            "attempts": len(attempts),
+            "total_latency_ms": (
+                None
+                if isinstance(outcome, Rejection)
+                else round(outcome.total_latency_s * 1000.0, 3)
+            ),
+            "attempt_log": _timeline(attempts),
+            "error": _error(outcome),
+        }
+
+
+def _outcome_name(outcome: EngineResult | Rejection) -> str:
+    if isinstance(outcome, Success):
+        return "success"
+    if isinstance(outcome, Rejection):
+        return "rejected"
+    return "failure"
+
+
+def _error(outcome: EngineResult | Rejection) -> dict[str, Any] | None:
+    if isinstance(outcome, Success):
+        return None
+    if isinstance(outcome, Rejection):
+        return {"message": outcome.message, "param": outcome.param, "code": outcome.code}
+    return {
+        "message": outcome.message,
+        "code": outcome.code,
+        "type": outcome.error_type,
+        "provider_error": outcome.provider_error,
+    }
+
+
+def _timeline(attempts: tuple[AttemptRecord, ...]) -> list[dict[str, Any]]:
+    """Each attempt plus ``started_at_ms``: when it began, counted from the first attempt.
+
+    Derived from the recorded waits and latencies, so it leaves out the orchestrator's own
+    time between attempts (well under a millisecond; see ``orchestrator_overhead_seconds``).
+    """
+    timeline = []
+    elapsed_ms = 0.0
+    for index, record in enumerate(attempts):
+        entry = record.to_json()
+        if index:
+            elapsed_ms += record.backoff_ms
+        entry["started_at_ms"] = round(elapsed_ms, 3)
+        elapsed_ms += record.latency_ms
+        timeline.append(entry)
+    return timeline
+
+
+class JourneyStore:
+    """The last ``capacity`` journeys by request id; the oldest is evicted first."""
+
+    __slots__ = ("_capacity", "_journeys")
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity!r} must be >= 1")
+        self._capacity = capacity
+        # A dict keeps insertion order, so its first key is always the oldest journey.
+        self._journeys: dict[str, Journey] = {}
+
+    def __len__(self) -> int:
+        return len(self._journeys)
+
+    def add(self, journey: Journey) -> None:
+        journeys = self._journeys
+        if journeys.pop(journey.request_id, None) is None and len(journeys) >= self._capacity:
+            del journeys[next(iter(journeys))]
+        journeys[journey.request_id] = journey
+
+    def get(self, request_id: str) -> Journey | None:
+        return self._journeys.get(request_id)
+
+    def record_result(
+        self, request: ChatRequest, request_id: str, result: EngineResult, received_at: float
+    ) -> None:
+        self.add(
+            Journey(
+                request_id,
+                request.model,
+                received_at,
+                result,
+                request.preferred_provider,
+                request.fallbacks,
+            )
+        )
+
+    def record_rejection(
+        self, request_id: str, model: str | None, rejection: Rejection, received_at: float
+    ) -> None:
+        self.add(Journey(request_id, model, received_at, rejection))

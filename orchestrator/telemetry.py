@@ -1,0 +1,123 @@
+"""The one observer the app wires in: engine, breaker and validation events fanned out to
+metrics, stats, journeys and the breaker log.
+
+It also measures the orchestrator's own overhead per chat request: the time the handler
+took minus what the engine spent waiting on providers and backing off. The handler's
+clock and the engine's result meet through a context variable holding a small per-request
+:class:`RequestTiming`, the way the request id reaches every log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import web
+
+from orchestrator.breaker import BreakerState
+from orchestrator.config import ObservabilityConfig
+from orchestrator.engine import EngineResult
+from orchestrator.journeys import JourneyStore, Rejection
+from orchestrator.metrics import Metrics
+from orchestrator.policy import Decision, Outcome
+from orchestrator.router import Deployment
+from orchestrator.stats import Stats
+from orchestrator.validation import ValidationError
+from shared.models import ChatRequest
+
+BREAKER_LOGGER: Final = "orchestrator.breaker"
+CHAT_PATH: Final = "/v1/chat/completions"
+
+_breaker_log: Final = logging.getLogger(BREAKER_LOGGER)
+_TRANSITION_EVENT: Final = {
+    BreakerState.OPEN: "breaker_opened",
+    BreakerState.HALF_OPEN: "breaker_half_open",
+    BreakerState.CLOSED: "breaker_closed",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+@dataclass(slots=True)
+class RequestTiming:
+    """Filled by the engine's result: seconds spent in provider calls and waits."""
+
+    upstream_s: float | None = None
+
+
+_TIMING: Final[ContextVar[RequestTiming | None]] = ContextVar("request_timing", default=None)
+
+
+def upstream_seconds(result: EngineResult) -> float:
+    return sum(a.latency_ms + a.backoff_ms for a in result.attempts) / 1000.0
+
+
+class Telemetry:
+    """An :class:`~orchestrator.engine.EngineObserver` plus the breaker and validation hooks."""
+
+    def __init__(self, config: ObservabilityConfig, wall_clock: Callable[[], float]) -> None:
+        self.metrics = Metrics()
+        self.stats = Stats(config.latency_window_size)
+        self.journeys = JourneyStore(config.journeys_max)
+        self._wall_clock = wall_clock
+
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
+        self.metrics.on_attempt(deployment, outcome, decision)
+        self.stats.on_attempt(deployment, outcome, decision)
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
+        self.metrics.on_wait(deployment, wait_s, reason)
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None:
+        self.metrics.on_failover(left, to)
+        self.stats.on_failover()
+
+    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+        self.metrics.on_result(request, request_id, result)
+        self.stats.on_result(request, request_id, result)
+        received_at = self._wall_clock() - result.total_latency_s
+        self.journeys.record_result(request, request_id, result, received_at)
+        timing = _TIMING.get()
+        if timing is not None:
+            timing.upstream_s = upstream_seconds(result)
+
+    def on_transition(self, name: str, old: BreakerState, new: BreakerState) -> None:
+        """The breaker registry's listener: one log line and the transition counter."""
+        event = _TRANSITION_EVENT[new]
+        _breaker_log.warning(
+            event, extra={"event": event, "deployment": name, "from": str(old), "to": str(new)}
+        )
+        self.metrics.on_transition(name, old, new)
+
+    def on_rejection(self, request_id: str, error: ValidationError) -> None:
+        self.metrics.on_rejection(error.param)
+        self.stats.on_rejection()
+        rejection = Rejection(error.status, error.message, error.param, error.code)
+        self.journeys.record_rejection(request_id, None, rejection, self._wall_clock())
+
+    def chat_middleware(self, clock: Callable[[], float]) -> Middleware:
+        """In-flight gauge and overhead histogram around the chat-completions handler."""
+        in_flight = self.metrics.in_flight
+        overhead = self.metrics.overhead
+
+        @web.middleware
+        async def observe_chat(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path != CHAT_PATH:
+                return await handler(request)
+            timing = RequestTiming()
+            token = _TIMING.set(timing)
+            in_flight.inc()
+            started = clock()
+            try:
+                return await handler(request)
+            finally:
+                in_flight.dec()
+                _TIMING.reset(token)
+                if timing.upstream_s is not None:
+                    overhead.observe(max(0.0, clock() - started - timing.upstream_s))
+
+        return observe_chat
