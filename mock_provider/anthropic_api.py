@@ -24,6 +24,7 @@ PATH: Final = "/v1/messages"
 CONTEXT_WINDOW_TOKENS: Final = 200_000
 ROLES: Final = ("user", "assistant")
 TEMPERATURE_RANGE: Final = (0.0, 1.0)
+_BEARER: Final = "Bearer "
 
 _SERVER_ERRORS: Final[Mapping[str, tuple[int, str, str]]] = {
     "500": (500, "api_error", "Internal server error"),
@@ -171,6 +172,15 @@ def _rate_limit_headers(rate: RateLimit) -> dict[str, str]:
     return headers
 
 
+def _presented_key(headers: Mapping[str, str]) -> str:
+    """The key from ``x-api-key``, or a bearer token: newer SDKs send the key that way."""
+    key = headers.get("x-api-key", "").strip()
+    if key:
+        return key
+    authorization = headers.get("Authorization", "")
+    return authorization[len(_BEARER) :].strip() if authorization.startswith(_BEARER) else ""
+
+
 class AnthropicDialect:
     provider: Final = "anthropic"
 
@@ -183,7 +193,7 @@ class AnthropicDialect:
     ) -> ProviderError | None:
         if key is None:
             return None
-        given = request_headers.get("x-api-key", "").strip()
+        given = _presented_key(request_headers)
         if not given:
             return ProviderError(401, "x-api-key header is required", "authentication_error")
         if hmac.compare_digest(given.encode(), key.encode()):

@@ -138,16 +138,15 @@ async def test_stream_follows_the_anthropic_event_sequence(mock: Client) -> None
 
 async def test_required_key_rejects_missing_and_wrong_x_api_key(make_mock: MockFactory) -> None:
     mock = await make_mock(anthropic_key="ak-right")
-    for headers in ({}, {"x-api-key": "ak-wrong"}, {"Authorization": "Bearer ak-right"}):
+    for headers in ({}, {"x-api-key": "ak-wrong"}, {"Authorization": "Bearer ak-wrong"}):
         response = await mock.post(ANTHROPIC_PATH, json=anthropic_body(), headers=headers)
         assert response.status == 401
         payload = await response.json()
         assert payload == {"type": "error", "error": payload["error"]}
         assert payload["error"]["type"] == "authentication_error"
-    right = await mock.post(
-        ANTHROPIC_PATH, json=anthropic_body(), headers={"x-api-key": "ak-right"}
-    )
-    assert right.status == 200
+    for headers in ({"x-api-key": "ak-right"}, {"Authorization": "Bearer ak-right"}):
+        right = await mock.post(ANTHROPIC_PATH, json=anthropic_body(), headers=headers)
+        assert right.status == 200
 
 
 async def test_keys_are_per_format(make_mock: MockFactory) -> None:
