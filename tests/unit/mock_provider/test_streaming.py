@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from mock_provider.dialect import StreamFrames
 from mock_provider.faults import FaultParams
-from mock_provider.streaming import CUT, Pause, coalesce, stream_steps
+from mock_provider.streaming import CUT, Pause, Step, coalesce, stream_steps
 
 FRAMES = StreamFrames(
     head=(b"H",),
@@ -64,5 +64,5 @@ def test_slow_first_token_waits_before_the_first_event() -> None:
 
 
 def test_coalesce_joins_adjacent_frames_into_one_write() -> None:
-    steps = [b"a", b"b", Pause(1.0), b"c", CUT]
+    steps: list[Step] = [b"a", b"b", Pause(1.0), b"c", CUT]
     assert coalesce(steps) == [b"ab", Pause(1.0), b"c", CUT]
