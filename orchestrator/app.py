@@ -16,17 +16,18 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from orchestrator.breaker import BreakerRegistry, BreakerState
+from orchestrator.admin import AdminContext, add_admin_routes
+from orchestrator.breaker import BreakerRegistry
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
 from orchestrator.observability import ACCESS_LOGGER, REQUEST_ID
 from orchestrator.router import Router
+from orchestrator.telemetry import Telemetry
 from orchestrator.validation import ValidationError, validate_chat_request
 from shared.models import attempts_json, openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
 access_log: Final = logging.getLogger(ACCESS_LOGGER)
-breaker_log: Final = logging.getLogger("orchestrator.breaker")
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 _SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
@@ -42,6 +43,7 @@ class Runtime:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     random: Callable[[], float] = random_module.SystemRandom().random
+    wall_clock: Callable[[], float] = time.time  # only for timestamps shown to people
 
 
 CONFIG_KEY: Final = web.AppKey("config", AppConfig)
@@ -50,22 +52,32 @@ BREAKERS_KEY: Final = web.AppKey("breakers", BreakerRegistry)
 ROUTER_KEY: Final = web.AppKey("router", Router)
 SESSION_KEY: Final = web.AppKey("session", aiohttp.ClientSession)
 ENGINE_KEY: Final = web.AppKey("engine", Engine)
+TELEMETRY_KEY: Final = web.AppKey("telemetry", Telemetry)
 
 
 def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Application:
     runtime = runtime or Runtime()
+    telemetry = Telemetry(config.observability, runtime.wall_clock)
     app = web.Application(
-        middlewares=[request_context_middleware],
+        middlewares=[request_context_middleware, telemetry.chat_middleware(runtime.clock)],
         client_max_size=config.server.max_body_bytes,
     )
-    breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=_log_transition)
+    breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=telemetry.on_transition)
+    telemetry.metrics.watch_breakers(breakers)
     app[CONFIG_KEY] = config
     app[RUNTIME_KEY] = runtime
     app[BREAKERS_KEY] = breakers
     app[ROUTER_KEY] = Router(config, breakers, runtime.clock)
+    app[TELEMETRY_KEY] = telemetry
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/health", health)
+    add_admin_routes(
+        app,
+        AdminContext(
+            config, breakers, app[ROUTER_KEY], telemetry, runtime.clock, runtime.wall_clock
+        ),
+    )
     return app
 
 
@@ -91,20 +103,10 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
         clock=runtime.clock,
         sleep=runtime.sleep,
         random=runtime.random,
+        observer=app[TELEMETRY_KEY],
     )
     yield
     await session.close()
-
-
-def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
-    event = {
-        BreakerState.OPEN: "breaker_opened",
-        BreakerState.HALF_OPEN: "breaker_half_open",
-        BreakerState.CLOSED: "breaker_closed",
-    }[new]
-    breaker_log.warning(
-        event, extra={"event": event, "deployment": name, "from": str(old), "to": str(new)}
-    )
 
 
 def request_id_from(request: web.Request) -> str:
@@ -213,6 +215,7 @@ async def chat_completions(request: web.Request) -> web.Response:
             "rejected",
             extra={"event": "rejected", "param": exc.param, "code": exc.code, "status": exc.status},
         )
+        app[TELEMETRY_KEY].on_rejection(request_id, exc)
         body = openai_error_body(exc.message, exc.error_type, exc.param, exc.code)
         return error_response(exc.status, body, request_id)
     logging.getLogger("orchestrator.journey").info(

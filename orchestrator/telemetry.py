@@ -10,12 +10,13 @@ clock and the engine's result meet through a context variable holding a small pe
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from orchestrator.breaker import BreakerState
 from orchestrator.config import ObservabilityConfig
@@ -37,9 +38,6 @@ _TRANSITION_EVENT: Final = {
     BreakerState.HALF_OPEN: "breaker_half_open",
     BreakerState.CLOSED: "breaker_closed",
 }
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 @dataclass(slots=True)
