@@ -58,6 +58,25 @@ def rss_mb(pid: int) -> float:
     return parse_rss_mb(Path(f"/proc/{pid}/status").read_text())
 
 
+def parse_busy_seconds(proc_stat_text: str, ticks_per_s: int = _CLOCK_TICKS_PER_S) -> float:
+    """CPU time all processes spent in user and kernel mode since boot, from ``/proc/stat``
+    (the ``cpu`` line's user + nice + system; interrupt and steal time are left out)."""
+    fields = proc_stat_text.split("\n", 1)[0].split()
+    if not fields or fields[0] != "cpu":
+        raise ServiceError("/proc/stat does not start with the aggregate cpu line")
+    user, nice, system = (int(value) for value in fields[1:4])
+    return (user + nice + system) / ticks_per_s
+
+
+def machine_busy_seconds() -> float:
+    return parse_busy_seconds(Path("/proc/stat").read_text())
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def children_cpu_seconds() -> float:
     """CPU time of the children already waited for (the load generator, once it is done)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

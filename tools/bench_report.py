@@ -10,6 +10,8 @@ ADDED_P50_TARGET_MS: Final = 0.6
 THROUGHPUT_RATIO_TARGET: Final = 0.8
 IDLE_RSS_TARGET_MB: Final = 50.0
 STARTUP_TARGET_S: Final = 1.0
+BUSY_MACHINE_CORE_SHARE: Final = 0.1
+"""Other processes using more than this share of a core make the figures noisy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ def _throughput_lines(throughput: Mapping[str, Any], settings: Mapping[str, Any]
         )
     capped_by = throughput["comparison"]["capped_by"]
     lines.append(
-        f"  run capped by: proxy -> {capped_by['proxy']}; "
+        f"  run capped by: mock -> {capped_by['mock']}; proxy -> {capped_by['proxy']}; "
         f"orchestrator -> {capped_by['orchestrator']}"
     )
     return lines
@@ -120,6 +122,21 @@ def _check_lines(checks: Sequence[Check]) -> list[str]:
     return lines
 
 
+def _noise_lines(results: Mapping[str, Any]) -> list[str]:
+    throughput = results["throughput"]
+    shares = {"latency": results["latency"]["other_core_share"]} | {
+        name: throughput[name]["core_share"]["other"] for name in ("mock", "proxy", "orchestrator")
+    }
+    busy = {name: share for name, share in shares.items() if share > BUSY_MACHINE_CORE_SHARE}
+    if not busy:
+        return ["Machine quiet: other processes used under 10% of a core in every phase."]
+    phases = ", ".join(f"{name} {share:.0%}" for name, share in busy.items())
+    return [
+        f"WARNING: the machine was busy (other processes, share of a core: {phases});",
+        "         the figures are noisy, rerun on a quiet machine before quoting them.",
+    ]
+
+
 def render_report(results: Mapping[str, Any], checks: Sequence[Check]) -> str:
     startup = results["startup"]
     startup_line = (
@@ -135,6 +152,7 @@ def render_report(results: Mapping[str, Any], checks: Sequence[Check]) -> str:
             *_throughput_lines(results["throughput"], results["settings"]),
             "",
             startup_line,
+            *_noise_lines(results),
             "",
             *_check_lines(checks),
         ]
