@@ -81,7 +81,7 @@ class ProviderCounts:
 
 
 class Stats:
-    """Totals and recent windows, fed by the engine's observer calls."""
+    """Totals and recent windows; an :class:`~orchestrator.engine.EngineObserver`."""
 
     def __init__(self, window_size: int) -> None:
         if window_size < 1:
@@ -112,7 +112,10 @@ class Stats:
             return
         self.recent(deployment.key).record(outcome.kind is OutcomeKind.SUCCESS, outcome.latency_s)
 
-    def on_failover(self) -> None:
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
+        pass  # waits show in the request latencies; /metrics counts them
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.failovers += 1
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:

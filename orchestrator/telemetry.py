@@ -72,7 +72,7 @@ class Telemetry:
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.metrics.on_failover(left, to)
-        self.stats.on_failover()
+        self.stats.on_failover(left, to)
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
         self.metrics.on_result(request, request_id, result)

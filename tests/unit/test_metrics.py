@@ -1,0 +1,233 @@
+"""Prometheus metrics as the engine, the breakers and validation drive them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from prometheus_client.parser import text_string_to_metric_families
+
+from orchestrator.config import ObservabilityConfig
+from orchestrator.engine import Failure
+from orchestrator.metrics import Metrics, param_label
+from orchestrator.telemetry import Telemetry
+from tests.unit.fakes import FakeClock
+from tests.unit.observer_support import (
+    ANTHROPIC,
+    E400,
+    E500,
+    OK,
+    OPENAI,
+    POLICY,
+    R429,
+    EngineHarness,
+    config,
+)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_success_counts_the_request_and_its_attempt_for_the_answering_deployment() -> None:
+    metrics = Metrics()
+    await EngineHarness(metrics).run()
+    assert (
+        sample(
+            metrics,
+            "orchestrator_requests_total",
+            model="gpt-4",
+            provider="openai",
+            outcome="success",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics,
+            "orchestrator_upstream_attempts_total",
+            provider="openai",
+            model="gpt-4",
+            outcome="success",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics, "orchestrator_upstream_latency_seconds_sum", provider="openai", model="gpt-4"
+        )
+        == OK.latency_s
+    )
+    assert sample(metrics, "orchestrator_request_duration_seconds_count", model="gpt-4") == 1
+
+
+async def test_rate_limit_counts_a_failover_between_the_two_deployments() -> None:
+    metrics = Metrics()
+    result = await EngineHarness(metrics, {OPENAI: [R429]}).run()
+    assert not isinstance(result, Failure)
+    assert (
+        sample(
+            metrics, "orchestrator_failovers_total", from_deployment=OPENAI, to_deployment=ANTHROPIC
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics,
+            "orchestrator_upstream_attempts_total",
+            provider="openai",
+            model="gpt-4",
+            outcome="rate_limited",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics,
+            "orchestrator_requests_total",
+            model="gpt-4",
+            provider="anthropic",
+            outcome="success",
+        )
+        == 1
+    )
+
+
+async def test_server_error_retry_counts_one_retry_and_its_backoff_seconds() -> None:
+    metrics = Metrics()
+    await EngineHarness(metrics, {OPENAI: [E500, OK]}).run()
+    assert sample(metrics, "orchestrator_retries_total", reason="retry_same") == 1
+    # Full jitter with random() = 0.5 on the first retry: 0.5 * base_s (1 s).
+    assert sample(metrics, "orchestrator_backoff_seconds_total", reason="retry_same") == 0.5
+    assert sample(metrics, "orchestrator_retries_total", reason="next_round") == 0
+
+
+async def test_exhausted_request_is_labelled_with_its_failure_code_and_last_provider() -> None:
+    metrics = Metrics()
+    result = await EngineHarness(metrics, {OPENAI: [E500], ANTHROPIC: [E500]}).run()
+    assert isinstance(result, Failure)
+    assert result.code == "upstream_failed"
+    assert (
+        sample(
+            metrics,
+            "orchestrator_requests_total",
+            model="gpt-4",
+            provider="anthropic",
+            outcome="upstream_failed",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics,
+            "orchestrator_upstream_attempts_total",
+            provider="openai",
+            model="gpt-4",
+            outcome="server_error",
+        )
+        == 3
+    )
+
+
+async def test_provider_rejection_codes_fold_into_bounded_outcome_labels() -> None:
+    metrics = Metrics()
+    await EngineHarness(metrics, {OPENAI: [POLICY]}).run("policy")
+    await EngineHarness(metrics, {OPENAI: [E400]}).run("bad")
+    outcomes = {
+        s.labels["outcome"]
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        if family.name == "orchestrator_requests"
+        for s in family.samples
+        if s.name == "orchestrator_requests_total"
+    }
+    assert outcomes == {"content_policy_violation", "provider_rejected"}
+
+
+async def test_breaker_state_gauge_shows_open_then_half_open_once_the_cool_down_passes() -> None:
+    metrics = Metrics()
+    harness = EngineHarness(
+        metrics,
+        {OPENAI: [E500]},
+        app_config=config(failure_threshold=1, open_duration_s=30.0),
+        on_transition=metrics.on_transition,
+    )
+    metrics.watch_breakers(harness.breakers)
+    assert sample(metrics, "orchestrator_breaker_state", deployment=OPENAI) == 0
+    await harness.run()
+    assert sample(metrics, "orchestrator_breaker_state", deployment=OPENAI) == 2
+    assert sample(metrics, "orchestrator_breaker_consecutive_failures", deployment=OPENAI) == 1
+    harness.clock.advance(30.0)
+    # No request since: the scrape itself observes the cool-down's end.
+    assert sample(metrics, "orchestrator_breaker_state", deployment=OPENAI) == 1
+    assert (
+        sample(metrics, "orchestrator_breaker_transitions_total", deployment=OPENAI, to="open") == 1
+    )
+    assert (
+        sample(metrics, "orchestrator_breaker_transitions_total", deployment=OPENAI, to="half_open")
+        == 1
+    )
+    assert sample(metrics, "orchestrator_breaker_state", deployment=ANTHROPIC) == 0
+
+
+def test_validation_rejections_count_one_series_per_field_not_per_index() -> None:
+    metrics = Metrics()
+    for param in ("messages[0].role", "messages[7].role", "temperature", None):
+        metrics.on_rejection(param)
+    assert sample(metrics, "orchestrator_validation_rejections_total", param="messages[].role") == 2
+    assert sample(metrics, "orchestrator_validation_rejections_total", param="temperature") == 1
+    assert sample(metrics, "orchestrator_validation_rejections_total", param="body") == 1
+
+
+def test_param_label_folds_nested_indices() -> None:
+    assert param_label("messages[3].content[12].text") == "messages[].content[].text"
+
+
+def test_each_metrics_object_has_its_own_registry() -> None:
+    first, second = Metrics(), Metrics()
+    first.on_rejection("model")
+    assert sample(first, "orchestrator_validation_rejections_total", param="model") == 1
+    assert sample(second, "orchestrator_validation_rejections_total", param="model") == 0
+
+
+def test_exposition_follows_prometheus_naming() -> None:
+    metrics = Metrics()
+    metrics.on_rejection("model")
+    names = {f.name: f.type for f in text_string_to_metric_families(metrics.exposition().decode())}
+    assert names["orchestrator_validation_rejections"] == "counter"
+    assert names["orchestrator_upstream_latency_seconds"] == "histogram"
+    assert names["orchestrator_overhead_seconds"] == "histogram"
+    assert names["orchestrator_requests_in_flight"] == "gauge"
+
+
+async def test_overhead_is_handler_time_minus_provider_time_and_in_flight_returns_to_zero() -> None:
+    telemetry = Telemetry(ObservabilityConfig(), wall_clock=lambda: 1_700_000_000.0)
+    # One clock for handler and engine: attempts and the backoff move it, as real time would.
+    harness = EngineHarness(telemetry, {OPENAI: [E500, OK]})
+    clock = harness.clock
+    seen_in_flight: list[float] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen_in_flight.append(sample(telemetry.metrics, "orchestrator_requests_in_flight"))
+        clock.advance(0.002)  # parsing and validation
+        await harness.run()
+        clock.advance(0.001)  # building the answer
+        return web.Response()
+
+    middleware = telemetry.chat_middleware(clock)
+    await middleware(make_mocked_request("POST", "/v1/chat/completions"), handler)
+    assert seen_in_flight == [1.0]
+    assert sample(telemetry.metrics, "orchestrator_requests_in_flight") == 0
+    assert sample(telemetry.metrics, "orchestrator_overhead_seconds_count") == 1
+    overhead_s = sample(telemetry.metrics, "orchestrator_overhead_seconds_sum")
+    assert abs(overhead_s - 0.003) < 1e-9
+
+
+async def test_overhead_is_not_observed_for_other_paths() -> None:
+    telemetry = Telemetry(ObservabilityConfig(), wall_clock=lambda: 0.0)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response()
+
+    middleware = telemetry.chat_middleware(FakeClock())
+    await middleware(make_mocked_request("GET", "/stats"), handler)
+    assert sample(telemetry.metrics, "orchestrator_overhead_seconds_count") == 0
