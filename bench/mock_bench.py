@@ -5,6 +5,10 @@
 Starts the mock as its own process (pinned to CPU 0 where the OS allows, so the figure is
 "one core"), drives it from this process (pinned to CPU 1) with an aiohttp client over
 keep-alive connections for a bounded time, and prints requests/s. Loopback only.
+
+It also prints the mock's CPU time per request (from /proc, on Linux) and the requests/s
+that implies for one fully busy core: on a shared machine the client or a neighbour can be
+the bottleneck, and the CPU figure is the mock's own cost regardless.
 """
 
 from __future__ import annotations
@@ -40,10 +44,28 @@ class Result:
     requests: int
     errors: int
     elapsed_s: float
+    server_cpu_s: float | None = None
 
     @property
     def per_second(self) -> float:
         return self.requests / self.elapsed_s
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / (self.requests + self.errors) * 1e6
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` (Linux /proc), or None where unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); [1] above starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -73,7 +95,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _mock(log_level: str) -> Iterator[str]:
+def _mock(log_level: str) -> Iterator[tuple[str, int]]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_provider", "--port", str(port), "--log-level", log_level],
@@ -84,7 +106,7 @@ def _mock(log_level: str) -> Iterator[str]:
         _pin(process.pid, 0)
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, process)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -99,7 +121,9 @@ async def _worker(
             counts[0 if r.status == 200 else 1] += 1
 
 
-async def drive(base_url: str, duration_s: float, concurrency: int) -> Result:
+async def drive(
+    base_url: str, duration_s: float, concurrency: int, server_pid: int | None = None
+) -> Result:
     url = f"{base_url}/v1/chat/completions"
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -108,10 +132,14 @@ async def drive(base_url: str, duration_s: float, concurrency: int) -> Result:
             *(_worker(session, url, time.monotonic() + 1.0, warmup) for _ in range(concurrency))
         )
         counts = [0, 0]
+        cpu_before = None if server_pid is None else _cpu_seconds(server_pid)
         started = time.monotonic()
         until = started + duration_s
         await asyncio.gather(*(_worker(session, url, until, counts) for _ in range(concurrency)))
-        return Result(counts[0], counts[1], time.monotonic() - started)
+        elapsed_s = time.monotonic() - started
+        cpu_after = None if server_pid is None else _cpu_seconds(server_pid)
+        cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return Result(counts[0], counts[1], elapsed_s, cpu_s)
 
 
 def main() -> None:
@@ -125,13 +153,19 @@ def main() -> None:
         result = asyncio.run(drive(args.url, args.duration_s, args.concurrency))
     else:
         _pin(0, 1)
-        with _mock(args.log_level) as url:
-            result = asyncio.run(drive(url, args.duration_s, args.concurrency))
+        with _mock(args.log_level) as (url, pid):
+            result = asyncio.run(drive(url, args.duration_s, args.concurrency, pid))
     print(
         f"mock provider: {result.per_second:,.0f} requests/s "
         f"({result.requests} ok, {result.errors} errors in {result.elapsed_s:.1f} s, "
         f"concurrency {args.concurrency}, mock log level {args.log_level})"
     )
+    cpu_us = result.cpu_us_per_request
+    if cpu_us is not None:
+        print(
+            f"mock CPU: {cpu_us:.0f} us/request -> {1e6 / cpu_us:,.0f} requests/s "
+            "on one fully busy core"
+        )
     if result.errors:
         raise SystemExit(1)
 
