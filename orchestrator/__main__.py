@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_log=None,
         print=None,
         shutdown_timeout=30.0,
+        # A client that hangs up mid-stream cancels its handler, which closes the upstream
+        # request at once: nothing keeps generating (and billing) for nobody.
+        handler_cancellation=True,
     )
     return 0
 

@@ -22,6 +22,9 @@ from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
 from orchestrator.observability import ACCESS_LOGGER, REQUEST_ID
 from orchestrator.router import Router
+from orchestrator.streaming.attempt import StreamingUpstream
+from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
+from orchestrator.streaming.relay import STREAM_RELAY_KEY, StreamRelay
 from orchestrator.telemetry import Telemetry
 from orchestrator.validation import ValidationError, validate_chat_request
 from shared.models import attempts_json, openai_error_body
@@ -94,10 +97,15 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
     app[SESSION_KEY] = session
     runtime = app[RUNTIME_KEY]
     config = app[CONFIG_KEY]
+    stream_observer = app.get(STREAM_OBSERVER_KEY) or NullStreamObserver()
+    app[STREAM_RELAY_KEY] = StreamRelay(
+        app[BREAKERS_KEY], stream_observer, runtime.clock, runtime.wall_clock
+    )
+    plain = HttpUpstream(session, runtime.clock)
     app[ENGINE_KEY] = Engine(
         router=app[ROUTER_KEY],
         breakers=app[BREAKERS_KEY],
-        upstream=HttpUpstream(session, runtime.clock),
+        upstream=StreamingUpstream(plain, session, config, runtime.clock, stream_observer),
         retry=config.retry,
         deadline=config.deadline,
         clock=runtime.clock,
@@ -196,7 +204,7 @@ def error_response(
     return response
 
 
-async def chat_completions(request: web.Request) -> web.Response:
+async def chat_completions(request: web.Request) -> web.StreamResponse:
     request_id = REQUEST_ID.get() or request_id_from(request)
     app = request.app
     if (
@@ -224,6 +232,11 @@ async def chat_completions(request: web.Request) -> web.Response:
     )
     result = await app[ENGINE_KEY].run(chat, request_id)
     if isinstance(result, Success):
+        if result.stream is not None:
+            include_usage = chat.stream_options is not None and chat.stream_options.include_usage
+            return await app[STREAM_RELAY_KEY].serve(
+                request, result, request_id, include_usage, {REQUEST_ID_HEADER: request_id}
+            )
         return json_response(_completion_body(result, request_id))
     return _failure_response(result, request_id)
 
@@ -240,6 +253,8 @@ def _too_large(limit: int, request_id: str) -> web.Response:
 
 def _completion_body(result: Success, request_id: str) -> dict[str, Any]:
     completion = result.completion
+    if completion is None:
+        raise ValueError("a non-streaming Success carries a completion")
     return {
         "id": completion.upstream_id or f"chatcmpl-{request_id}",
         "object": "chat.completion",

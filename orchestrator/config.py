@@ -35,6 +35,10 @@ from orchestrator.policy import BackoffPolicy, PolicyError, RetryPolicy
 
 WireFormat = Literal["openai", "anthropic"]
 WIRE_FORMATS: Final[frozenset[str]] = frozenset(get_args(WireFormat))
+# relay: tokens reach the client as they arrive; buffered: the answer is held until it is
+# whole, so a failure mid-answer can still fail over (the first token comes at the end).
+StreamMode = Literal["relay", "buffered"]
+STREAM_MODES: Final[frozenset[str]] = frozenset(get_args(StreamMode))
 
 DEFAULT_PROVIDER_BASE_URL: Final = "http://127.0.0.1:8001"
 DEFAULT_ATTEMPT_TIMEOUT_S: Final = 10.0
@@ -45,6 +49,9 @@ DEFAULT_BREAKER_WINDOW_SIZE: Final = 20
 DEFAULT_MIN_CALLS_IN_WINDOW: Final = 10
 DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+DEFAULT_STREAM_FIRST_TOKEN_TIMEOUT_S: Final = 10.0
+DEFAULT_STREAM_IDLE_TIMEOUT_S: Final = 30.0
+DEFAULT_STREAM_MODE: Final[StreamMode] = "relay"
 DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
 DEFAULT_JOURNEYS_MAX: Final = 1_000
 DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
@@ -70,15 +77,44 @@ class DeploymentConfig:
     max_output_tokens: int
 
 
+def _require(ok: bool, key: str, value: object, rule: str) -> None:
+    if not ok:
+        raise PolicyError(f"{key}={value!r} {rule}")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPolicy:
+    """Limits of a streamed answer (``[stream]``, or a route's ``stream_*`` keys).
+
+    ``first_token_timeout_s`` bounds the wait for the first content token of an attempt
+    (and the request deadline bounds it too); ``idle_timeout_s`` bounds silence between
+    upstream bytes once the stream is flowing.
+    """
+
+    first_token_timeout_s: float = DEFAULT_STREAM_FIRST_TOKEN_TIMEOUT_S
+    idle_timeout_s: float = DEFAULT_STREAM_IDLE_TIMEOUT_S
+    mode: StreamMode = DEFAULT_STREAM_MODE
+
+    def __post_init__(self) -> None:
+        _require(
+            self.first_token_timeout_s > 0,
+            "stream.first_token_timeout_s",
+            self.first_token_timeout_s,
+            "must be > 0",
+        )
+        _require(
+            self.idle_timeout_s > 0, "stream.idle_timeout_s", self.idle_timeout_s, "must be > 0"
+        )
+        _require(
+            self.mode in STREAM_MODES, "stream.mode", self.mode, "must be 'relay' or 'buffered'"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class RouteConfig:
     model: str  # the public model name callers send
     deployments: tuple[DeploymentConfig, ...]
-
-
-def _require(ok: bool, key: str, value: object, rule: str) -> None:
-    if not ok:
-        raise PolicyError(f"{key}={value!r} {rule}")
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +210,7 @@ class AppConfig:
     deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     admin: AdminConfig = field(default_factory=AdminConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    stream: StreamPolicy = field(default_factory=StreamPolicy)  # routes may override it
 
 
 def load_config(path: str | None, environ: Mapping[str, str]) -> AppConfig:
@@ -396,11 +433,14 @@ def _build(
     breaker = _breaker(root.table("breaker"), origins)
     deadline = _deadline(root.table("deadline"), origins)
     providers = _providers(root.table("providers"), environ)
-    routes = _routes(root.table("routes"), providers)
+    stream = _stream_policy(root.table("stream"), "", StreamPolicy())
+    routes = _routes(root.table("routes"), providers, stream)
     admin = _admin(root.table("admin"), environ)
     observability = _observability(root.table("observability"))
     root.finish()
-    return AppConfig(server, providers, routes, retry, breaker, deadline, admin, observability)
+    return AppConfig(
+        server, providers, routes, retry, breaker, deadline, admin, observability, stream
+    )
 
 
 def _server(table: _Table) -> ServerConfig:
@@ -483,6 +523,20 @@ def _deadline(table: _Table, origins: Mapping[str, Override]) -> DeadlinePolicy:
     return _policy(lambda: DeadlinePolicy(deadline_s), "", origins)
 
 
+def _stream_policy(table: _Table, prefix: str, defaults: StreamPolicy) -> StreamPolicy:
+    """``[stream]`` (prefix "") or a route's ``stream_*`` keys, over ``defaults``."""
+    first_token_s = _positive_number(
+        table, f"{prefix}first_token_timeout_s", defaults.first_token_timeout_s
+    )
+    idle_s = _positive_number(table, f"{prefix}idle_timeout_s", defaults.idle_timeout_s)
+    mode = table.string(f"{prefix}mode", defaults.mode)
+    if mode not in STREAM_MODES:
+        raise table.fail(f"{prefix}mode", mode, "must be 'relay' or 'buffered'")
+    if not prefix:
+        table.finish()
+    return StreamPolicy(first_token_s, idle_s, cast(StreamMode, mode))
+
+
 def _providers(table: _Table, environ: Mapping[str, str]) -> Mapping[str, ProviderConfig]:
     providers = {name: _provider(name, provider, environ) for name, provider in table.tables()}
     if not providers:
@@ -535,14 +589,17 @@ def _base_url(table: _Table) -> str:
     return url.rstrip("/")
 
 
-def _routes(table: _Table, providers: Mapping[str, ProviderConfig]) -> Mapping[str, RouteConfig]:
+def _routes(
+    table: _Table, providers: Mapping[str, ProviderConfig], stream: StreamPolicy
+) -> Mapping[str, RouteConfig]:
     # A deployment is one provider serving one model, so its limits must agree on every route.
     first_seen: dict[str, tuple[str, DeploymentConfig]] = {}
     routes: dict[str, RouteConfig] = {}
     for model, route in table.tables():
         if not model.strip():
             raise route.fail_here(model, "must be a non-empty public model name")
-        routes[model] = RouteConfig(model, _route_deployments(route, providers, first_seen))
+        deployments = _route_deployments(route, providers, first_seen)
+        routes[model] = RouteConfig(model, deployments, _stream_policy(route, "stream_", stream))
         route.finish()
     if not routes:
         raise ConfigError('routes must map at least one public model name, e.g. [routes."gpt-4"]')
@@ -609,6 +666,8 @@ __all__ = [
     "RetryPolicy",
     "RouteConfig",
     "ServerConfig",
+    "StreamMode",
+    "StreamPolicy",
     "WireFormat",
     "default_config",
     "default_document",

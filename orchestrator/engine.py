@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import aiohttp
 
@@ -38,10 +38,16 @@ from orchestrator.router import Deployment, RoutePlan, Router
 from orchestrator.upstream import AttemptResult, call_provider
 from shared.models import AttemptRecord, ChatRequest
 
+if TYPE_CHECKING:
+    from orchestrator.streaming.reader import UpstreamStream
+
 log: Final = logging.getLogger(JOURNEY_LOGGER)
 
 
 class Upstream(Protocol):
+    """One attempt. For a ``stream: true`` request ``timeout_s`` is all the time left in the
+    request deadline: the upstream applies its own first-token limit inside it."""
+
     async def attempt(
         self,
         deployment: Deployment,
@@ -100,10 +106,13 @@ class HttpUpstream:
 
 @dataclass(frozen=True, slots=True)
 class Success:
-    completion: Completion
+    """``completion`` for a plain answer; ``stream`` (open, past its commit point) otherwise."""
+
+    completion: Completion | None
     deployment: Deployment
     attempts: tuple[AttemptRecord, ...]
     total_latency_s: float
+    stream: UpstreamStream | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +246,11 @@ class _Run:
             raise _Stop(self._deadline_exceeded())
         attempt_number = len(self.attempts) + 1
         self.attempts_on[deployment.key] = self.attempts_on.get(deployment.key, 0) + 1
-        timeout_s = min(deployment.provider.attempt_timeout_s, remaining_s)
+        timeout_s = (
+            remaining_s
+            if self.request.stream
+            else min(deployment.provider.attempt_timeout_s, remaining_s)
+        )
         _event("attempt", deployment, attempt=attempt_number, timeout_s=round(timeout_s, 3))
         try:
             result = await self.engine.upstream.attempt(
@@ -251,9 +264,10 @@ class _Run:
         decision = decide(outcome, self.engine.retry)
         self._record(attempt_number, deployment, outcome, decision)
         self.engine.observer.on_attempt(deployment, outcome, decision)
-        if result.completion is not None and decision.action is Action.RETURN:
+        answered = result.completion is not None or result.stream is not None
+        if answered and decision.action is Action.RETURN:
             _event("success", deployment, attempt=attempt_number, latency_ms=_ms(outcome.latency_s))
-            raise _Stop(self._success(result.completion, deployment))
+            raise _Stop(self._success(result, deployment))
         _event(
             "failed",
             deployment,
@@ -338,8 +352,9 @@ class _Run:
     def _elapsed_s(self) -> float:
         return self.engine.clock() - self.started
 
-    def _success(self, completion: Completion, deployment: Deployment) -> Success:
-        return Success(completion, deployment, tuple(self.attempts), self._elapsed_s())
+    def _success(self, result: AttemptResult, deployment: Deployment) -> Success:
+        attempts = tuple(self.attempts)
+        return Success(result.completion, deployment, attempts, self._elapsed_s(), result.stream)
 
     def _rejected(self, outcome: Outcome, deployment: Deployment) -> Failure:
         """A provider said the request itself is wrong: pass its reason back, do not retry."""

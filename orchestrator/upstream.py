@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -22,11 +23,16 @@ from orchestrator.providers.base import (
     UpstreamRequest,
 )
 
+if TYPE_CHECKING:
+    from orchestrator.streaming.reader import UpstreamStream
+
 
 @dataclass(frozen=True, slots=True)
 class AttemptResult:
     outcome: Outcome
     completion: Completion | None = None
+    # A streamed answer read up to its commit point, still open (orchestrator.streaming).
+    stream: UpstreamStream | None = None
 
 
 async def call_provider(

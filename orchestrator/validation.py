@@ -18,10 +18,12 @@ from typing import Any, Final, Protocol
 
 import orjson
 
+from orchestrator.config import STREAM_MODES
 from shared.models import ChatRequest, FieldError, openai_error_body, parse_chat_request
 
 HTTP_BAD_REQUEST: Final = 400
 HTTP_NOT_FOUND: Final = 404
+STREAM_MODE_FIELD: Final = "stream_mode"
 JSON_PARSE_MESSAGE: Final = (
     "We could not parse the JSON body of your request. The orchestrator expects a JSON "
     "payload, but what was sent was not valid JSON"
@@ -63,21 +65,32 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
     request = _parse(body)
     _check_routable(request, router)
     _check_preferred_provider(request, router)
-    reject_streaming(request)
+    _check_stream_mode(request)
     _check_max_tokens(request, router)
     _check_context_length(request, router)
     return request
 
 
-def reject_streaming(request: ChatRequest) -> None:
-    """Streaming lands in a later release; until then say so instead of half-supporting it."""
-    if request.stream:
+def _check_stream_mode(request: ChatRequest) -> None:
+    """``stream_mode`` (ours, not OpenAI's) picks relay or buffered streaming per request."""
+    mode = request.extra.get(STREAM_MODE_FIELD)
+    if mode is None:
+        return
+    if not isinstance(mode, str):
         raise ValidationError(
             HTTP_BAD_REQUEST,
-            "Streaming is not supported yet: 'stream': true lands in a later release. "
-            "Send the request without 'stream' (or with 'stream': false).",
-            "stream",
-            "unsupported_value",
+            f"Invalid type for '{STREAM_MODE_FIELD}': expected a string, "
+            f"but got {type(mode).__name__} instead.",
+            STREAM_MODE_FIELD,
+            "invalid_type",
+        )
+    if mode not in STREAM_MODES:
+        allowed = "', '".join(sorted(STREAM_MODES))
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"Invalid '{STREAM_MODE_FIELD}': '{mode}'. Supported values are: '{allowed}'.",
+            STREAM_MODE_FIELD,
+            "invalid_value",
         )
 
 

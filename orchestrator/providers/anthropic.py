@@ -80,7 +80,7 @@ class AnthropicAdapter:
     ) -> UpstreamRequest:
         headers = {
             "Content-Type": "application/json",
-            "Accept": "application/json",
+            "Accept": "text/event-stream" if request.stream else "application/json",
             "anthropic-version": ANTHROPIC_VERSION,
             "X-Request-ID": request_id,
             "X-Attempt-Number": str(attempt_number),

@@ -28,6 +28,8 @@ from orchestrator.router import Deployment
 from shared.models import ChatMessage, ChatRequest, Usage
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
+ORCHESTRATOR_ONLY_FIELDS: Final = frozenset({"stream_mode"})
+"""Orchestrator request fields that ride in ``extra`` but must never go upstream."""
 CONTEXT_LENGTH_CODES: Final = frozenset({"context_length_exceeded"})
 # "content_filter" is what Azure OpenAI answers with.
 CONTENT_POLICY_CODES: Final = frozenset({"content_policy_violation", "content_filter"})
@@ -49,7 +51,7 @@ class OpenAIAdapter:
     ) -> UpstreamRequest:
         headers = {
             "Content-Type": "application/json",
-            "Accept": "application/json",
+            "Accept": "text/event-stream" if request.stream else "application/json",
             "X-Request-ID": request_id,
             "X-Attempt-Number": str(attempt_number),
         }
@@ -74,7 +76,9 @@ OPENAI_ADAPTER: Final = OpenAIAdapter()
 
 def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]:
     """The upstream JSON body: the caller's fields, retargeted at ``deployment``."""
-    body: dict[str, Any] = dict(request.extra)
+    body: dict[str, Any] = {
+        k: v for k, v in request.extra.items() if k not in ORCHESTRATOR_ONLY_FIELDS
+    }
     body["model"] = deployment.model
     body["messages"] = [message_json(m) for m in request.messages]
     if request.temperature is not None:
@@ -87,7 +91,10 @@ def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
         body["stop"] = list(request.stop)
     if request.stream:
         body["stream"] = True
-    if request.stream_options is not None:
+        # Always asked for, so the journey and metrics know the usage of every stream; the
+        # client only gets the usage chunk when it asked for it.
+        body["stream_options"] = {"include_usage": True}
+    elif request.stream_options is not None:
         body["stream_options"] = {"include_usage": request.stream_options.include_usage}
     return body
 

@@ -163,10 +163,22 @@ def test_prompt_exactly_at_the_context_window_is_accepted() -> None:
     assert request.estimated_prompt_tokens() == 8192
 
 
-def test_stream_true_is_rejected_as_not_yet_supported() -> None:
-    error = rejected(body(stream=True))
-    assert (error.status, error.param, error.code) == (400, "stream", "unsupported_value")
-    assert "later release" in error.message
+def test_stream_true_is_accepted() -> None:
+    assert validate_chat_request(body(stream=True), FakeRouter()).stream is True
+
+
+@pytest.mark.parametrize("mode", ["relay", "buffered"])
+def test_stream_mode_is_accepted(mode: str) -> None:
+    request = validate_chat_request(body(stream=True, stream_mode=mode), FakeRouter())
+    assert request.extra["stream_mode"] == mode
+
+
+@pytest.mark.parametrize(
+    ("mode", "code"), [("eventually", "invalid_value"), (1, "invalid_type"), ("", "invalid_value")]
+)
+def test_bad_stream_mode_names_the_field(mode: object, code: str) -> None:
+    error = rejected(body(stream=True, stream_mode=mode))
+    assert (error.status, error.param, error.code) == (400, "stream_mode", code)
 
 
 def test_stream_false_is_accepted() -> None:

@@ -1,0 +1,168 @@
+"""An open upstream stream: reads bytes, decodes events, and keeps what they said.
+
+The handle lives from the attempt that opened it (the pre-commit phase, inside the
+engine's loop) to the end of the relay. It holds the text read before commit that the
+client has not seen yet, the finish reason and usage once they arrive, and counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Final
+
+import aiohttp
+
+from orchestrator.config import StreamPolicy
+from orchestrator.observability import JOURNEY_LOGGER
+from orchestrator.providers.base import Completion
+from orchestrator.router import Deployment
+from orchestrator.streaming.events import (
+    Done,
+    Finish,
+    Malformed,
+    StreamEvent,
+    TextDelta,
+    UpstreamError,
+    UsageReport,
+)
+from orchestrator.streaming.sse import SSEDecoder
+from orchestrator.streaming.translate import StreamTranslator
+from shared.models import Usage
+
+log: Final = logging.getLogger(JOURNEY_LOGGER)
+
+MalformedHook = Callable[[Deployment, str], None]
+
+
+class UpstreamStream:
+    __slots__ = (
+        "_decoder",
+        "_on_malformed",
+        "_response",
+        "_translator",
+        "_whole_id",
+        "backlog",
+        "content_chunks",
+        "deployment",
+        "eof",
+        "finish_reason",
+        "malformed_events",
+        "policy",
+        "upstream_done",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        translator: StreamTranslator,
+        deployment: Deployment,
+        policy: StreamPolicy,
+        on_malformed: MalformedHook,
+    ) -> None:
+        self._response: aiohttp.ClientResponse | None = None  # None: nothing (left) to read
+        self._decoder = SSEDecoder()
+        self._translator = translator
+        self._on_malformed = on_malformed
+        self._whole_id: str | None = None
+        self.deployment = deployment
+        self.policy = policy
+        self.backlog: list[str] = []  # text read but not yet sent to the client
+        self.content_chunks = 0
+        self.malformed_events = 0
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.upstream_done = False
+        self.eof = False
+
+    def attach(self, response: aiohttp.ClientResponse) -> None:
+        """Read the events of ``response`` (a 2xx ``text/event-stream``) from now on."""
+        self._response = response
+
+    def take_whole(self, completion: Completion) -> None:
+        """The provider ignored ``stream`` and answered in one body: it is all backlog."""
+        if completion.content:
+            self.backlog.append(completion.content)
+            self.content_chunks = 1
+        self.finish_reason = completion.finish_reason
+        self.usage = completion.usage
+        self._whole_id = completion.upstream_id
+        self.eof = True
+
+    @property
+    def upstream_id(self) -> str | None:
+        return self._translator.upstream_id or self._whole_id
+
+    @property
+    def started(self) -> bool:
+        """Something the client can be sent exists: text, or a finish (an empty answer)."""
+        return self.content_chunks > 0 or self.finish_reason is not None
+
+    @property
+    def complete(self) -> bool:
+        """The answer is whole: finished, with usage in or not coming any more."""
+        if self.finish_reason is None:
+            return False
+        return (
+            self.usage is not None
+            or not self._translator.usage_follows_finish
+            or self.upstream_done
+            or self.eof
+        )
+
+    async def read(self) -> list[StreamEvent]:
+        """The events in the next bytes to arrive; sets :attr:`eof` (and returns []) at the end.
+
+        Raises what the connection raises (``aiohttp.ClientError``) and
+        :class:`~orchestrator.streaming.sse.SSEProtocolError`; the caller times it.
+        """
+        if self._response is None:
+            self.eof = True
+            return []
+        chunk = await self._response.content.readany()
+        if not chunk:
+            self.eof = True
+            return []
+        out: list[StreamEvent] = []
+        translate = self._translator.translate
+        for event in self._decoder.feed(chunk):
+            translate(event, out)
+        return out
+
+    def absorb(self, event: StreamEvent) -> UpstreamError | None:
+        """Record what ``event`` says; an upstream error event is returned for the caller."""
+        match event:
+            case TextDelta():
+                self.content_chunks += 1
+            case Finish(reason=reason):
+                self.finish_reason = reason
+            case UsageReport(usage=usage):
+                self.usage = usage
+            case Done():
+                self.upstream_done = True
+            case Malformed(reason=reason):
+                self.malformed_events += 1
+                log.warning(
+                    "stream_malformed_event",
+                    extra={
+                        "event": "stream_malformed_event",
+                        "provider": self.deployment.provider.name,
+                        "model": self.deployment.model,
+                        "reason": reason,
+                    },
+                )
+                self._on_malformed(self.deployment, reason)
+            case UpstreamError():
+                return event
+        return None
+
+    def close(self) -> None:
+        """Let go of the upstream connection: reused when the body was read to its end."""
+        if self._response is None:
+            return
+        if self.eof:
+            self._response.release()
+        else:
+            # Closing (not releasing) a half-read response drops the connection, which is
+            # how the provider learns to stop generating.
+            self._response.close()
