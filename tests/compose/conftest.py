@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ COMPOSE_TESTS_DIR = Path(__file__).parent
 REPO_ROOT = COMPOSE_TESTS_DIR.parents[1]
 COMPOSE_CLI = REPO_ROOT / "scripts" / "docker" / "compose.sh"
 MARKER = "compose"
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 15.0
 READY_POLL_INTERVAL_S = 0.1
 RESTART_TIMEOUT_S = 60.0
 
@@ -50,12 +52,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if not item.path.is_relative_to(COMPOSE_TESTS_DIR)]
 
 
+def _not_healthy(base_url: str, timeout_s: float, last_error: str) -> None:
+    pytest.fail(
+        f"{base_url}/health not healthy within {timeout_s} s ({last_error}); "
+        "the compose tests need the stack up: run `make compose-test`",
+        pytrace=False,
+    )
+
+
+def _wait_healthy_blocking(base_url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=1.0):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last_error = repr(exc)
+        time.sleep(READY_POLL_INTERVAL_S)
+    _not_healthy(base_url, timeout_s, last_error)
+
+
 @pytest.fixture(scope="session")
 def stack_urls() -> StackUrls:
-    return StackUrls(
+    """Where the stack listens, once both services answer (checked once per session, so a
+    missing stack fails every test at once instead of timing out in each)."""
+    urls = StackUrls(
         orchestrator_url=os.environ.get("ORCH_URL", "http://127.0.0.1:8080").rstrip("/"),
         mock_url=os.environ.get("MOCK_URL", "http://127.0.0.1:8001").rstrip("/"),
     )
+    _wait_healthy_blocking(urls.mock_url, READY_TIMEOUT_S)
+    _wait_healthy_blocking(urls.orchestrator_url, READY_TIMEOUT_S)
+    return urls
 
 
 async def wait_healthy(http: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
@@ -73,11 +101,7 @@ async def wait_healthy(http: aiohttp.ClientSession, base_url: str, timeout_s: fl
         except (aiohttp.ClientError, TimeoutError) as exc:
             last_error = repr(exc)
         await asyncio.sleep(READY_POLL_INTERVAL_S)
-    pytest.fail(
-        f"{base_url}/health not healthy within {timeout_s} s ({last_error}); "
-        "the compose tests need the stack up: run `make compose-test`",
-        pytrace=False,
-    )
+    _not_healthy(base_url, timeout_s, last_error)
 
 
 async def compose(*args: str) -> None:
@@ -107,8 +131,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def target(stack_urls: StackUrls, http: aiohttp.ClientSession) -> Target:
     """The scenario target (tests/scenarios) backed by the running compose stack."""
-    await wait_healthy(http, stack_urls.mock_url, READY_TIMEOUT_S)
-    await wait_healthy(http, stack_urls.orchestrator_url, READY_TIMEOUT_S)
 
     async def fresh_orchestrator() -> None:
         # A restarted container is a new process: closed breakers, no exclusions.

@@ -14,10 +14,14 @@ async def test_mock_provider_reports_healthy(target: Target) -> None:
         assert response.status == 200
 
 
-async def test_orchestrator_reports_healthy(target: Target) -> None:
+async def test_orchestrator_reports_healthy_with_both_providers_configured(
+    target: Target,
+) -> None:
     health = await target.health()
 
-    assert health
+    assert health["status"] == "ok"
+    providers = {key.split("/", 1)[0] for key in health["deployments"]}
+    assert providers == {"openai", "anthropic"}
 
 
 async def test_orchestrator_answers_through_the_mock_provider_container(target: Target) -> None:
