@@ -30,7 +30,8 @@ if [ "$WHEELHOUSE" = 1 ]; then
 fi
 
 build() {
-    local dockerfile=$1 tag=$2 started=$SECONDS
+    local dockerfile=$1 tag=$2 started=$SECONDS previous
+    previous=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
     log "building $tag from $dockerfile on $PYTHON_IMAGE"
     # The legacy builder's deprecation banner is noise; real errors still reach stderr.
     docker build --quiet --file "$dockerfile" --tag "$tag" \
@@ -38,6 +39,10 @@ build() {
         2> >(grep -vE 'DEPRECATED: The legacy builder|buildx component|docs.docker.com/go/buildx' >&2)
     log "built $tag in $((SECONDS - started)) s, $(docker image inspect -f '{{.Size}}' "$tag" \
         | awk '{printf "%.0f MB", $1 / 1e6}')"
+    # The image this tag replaced is now unnamed; drop it unless a container still uses it.
+    if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+        docker image rm "$previous" >/dev/null 2>&1 || true
+    fi
 }
 
 build mock_provider/Dockerfile "$MOCK_IMAGE"

@@ -63,9 +63,10 @@ else
     echo "$fingerprint" >"$stamp"
 fi
 
-# The project wheel is pure Python, so the host builds it for any target version.
+# The project wheel is pure Python, so the host builds it for any target version; its build
+# backend comes from the wheelhouse, which saves a trip to the index.
 rm -f "$WHEELHOUSE_DIR"/llm_reliability_orchestrator-*.whl
-"$PYTHON" -m pip wheel --quiet --disable-pip-version-check --no-deps \
-    --wheel-dir "$WHEELHOUSE_DIR" . >/dev/null \
+"$PYTHON" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-index \
+    --find-links "$WHEELHOUSE_DIR" --wheel-dir "$WHEELHOUSE_DIR" . >/dev/null \
     || die "building the project wheel failed"
 log "$(find "$WHEELHOUSE_DIR" -name '*.whl' | wc -l) wheels ready in $((SECONDS - started)) s"
