@@ -181,7 +181,7 @@ class _StreamAttempt:
             failure = await self._read_once()
             if failure is not None:
                 return failure
-            if stream.eof or stream.upstream_done:
+            if not stream.started and (stream.eof or stream.upstream_done):
                 return self._ended_early("before the first token")
         return None
 

@@ -152,11 +152,8 @@ class _Run:
         stream, encoder = self.stream, self.encoder
         out = [encoder.delta(text) for text in stream.backlog]
         stream.backlog.clear()
-        end = await self._pump(out) if not stream.complete else StreamEnd.COMPLETED
-        if end is StreamEnd.COMPLETED:
-            await self.response.write(self._ending())
-        else:
-            await self.response.write(self.error(end))
+        end = await self._pump(out)
+        await self.response.write(self._ending() if end is StreamEnd.COMPLETED else self.error(end))
         return end
 
     async def _pump(self, out: list[bytes]) -> StreamEnd:
