@@ -19,7 +19,8 @@ fail() {
 # Prints "<status> <restart count> <health>", or "none 0 none" before the container exists.
 service_state() {
     local id
-    id=$($compose ps -q "$1" 2>/dev/null || true)
+    # -a: Compose v2 lists only running containers otherwise, hiding one that exited.
+    id=$($compose ps -a -q "$1" 2>/dev/null || true)
     if [ -z "$id" ]; then
         echo "none 0 none"
     else
