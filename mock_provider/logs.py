@@ -18,7 +18,9 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     # An ISO timestamp from the record is cheaper than asctime's strftime: this runs per request.
     handler.setFormatter(
-        OrjsonFormatter(_FORMAT, rename_fields={"levelname": "level"}, timestamp=True)
+        OrjsonFormatter(
+            _FORMAT, rename_fields={"levelname": "level", "name": "logger"}, timestamp=True
+        )
     )
     root = logging.getLogger()
     root.handlers = [handler]

@@ -172,6 +172,9 @@ def _http_error_type(status: int) -> str:
 
 
 def _access(request: web.Request, status: int, started: float) -> None:
+    # Health probes every few seconds would drown the requests that matter.
+    if request.path.startswith("/health") and status == 200:
+        return
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             "request",
