@@ -79,10 +79,17 @@ def _latency_lines(latency: Mapping[str, Any]) -> list[str]:
         "per target, interleaved (ms):",
         f"  {'':<14}{'p50':>8}{'p95':>8}{'p99':>8}{'mean':>8}",
     ]
-    for name in ("mock", "orchestrator", "added"):
-        row = latency[name]
+    rows = (
+        ("mock", "mock"),
+        ("proxy", "proxy"),
+        ("orchestrator", "orchestrator"),
+        ("added (proxy)", "proxy_added"),
+        ("added (orch.)", "added"),
+    )
+    for label, key in rows:
+        row = latency[key]
         lines.append(
-            f"  {name:<14}{row['p50_ms']:>8.3f}{row['p95_ms']:>8.3f}"
+            f"  {label:<14}{row['p50_ms']:>8.3f}{row['p95_ms']:>8.3f}"
             f"{row['p99_ms']:>8.3f}{row['mean_ms']:>8.3f}"
         )
     return lines

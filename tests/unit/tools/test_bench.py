@@ -220,7 +220,9 @@ def _results(added_p50_ms: float, other_share: float = 0.0) -> dict[str, Any]:
                 name: {"p50_ms": p50, "p95_ms": p50, "p99_ms": p50, "mean_ms": p50}
                 for name, p50 in (("mock", 0.4), ("orchestrator", 0.4 + added_p50_ms))
             },
+            "proxy": {"p50_ms": 0.6, "p95_ms": 0.6, "p99_ms": 0.6, "mean_ms": 0.6},
             "added": {"p50_ms": added_p50_ms, "p95_ms": 0, "p99_ms": 0, "mean_ms": 0},
+            "proxy_added": {"p50_ms": 0.2, "p95_ms": 0, "p99_ms": 0, "mean_ms": 0},
         },
         "throughput": {
             **runs,
@@ -255,6 +257,7 @@ def test_report_shows_targets_verdicts_and_a_quiet_machine() -> None:
     assert "MISS" in report
     assert "<= 0.6" in report
     assert "Machine quiet" in report
+    assert "added (proxy)" in report
 
 
 def test_report_warns_when_other_processes_were_busy() -> None:
