@@ -7,6 +7,7 @@ client sees OpenAI's shape, with the deployment that answered as ``model``.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Final
 
 import orjson
@@ -14,12 +15,14 @@ import orjson
 from shared.models import Usage, openai_error_body
 
 DONE_EVENT: Final = b"data: [DONE]\n\n"
-SSE_HEADERS: Final = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    # Reverse proxies (nginx) buffer responses unless told not to; a buffered stream is not one.
-    "X-Accel-Buffering": "no",
-}
+SSE_HEADERS: Final = MappingProxyType(
+    {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        # Reverse proxies (nginx) buffer responses unless told not to; a buffered stream is not one.
+        "X-Accel-Buffering": "no",
+    }
+)
 
 
 class ChunkEncoder:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 import aiohttp
@@ -39,12 +40,14 @@ log: Final = logging.getLogger(JOURNEY_LOGGER)
 _PROVIDER_FAILURES: Final = frozenset(
     {StreamEnd.INTERRUPTED, StreamEnd.STALLED, StreamEnd.UPSTREAM_ERROR}
 )
-_FAILURE_MESSAGES: Final = {
-    StreamEnd.INTERRUPTED: "the provider's stream ended without finishing the answer",
-    StreamEnd.STALLED: "the provider's stream stalled (no bytes for {idle:g} s)",
-    StreamEnd.UPSTREAM_ERROR: "the provider sent an error mid-stream: {detail}",
-    StreamEnd.INTERNAL_ERROR: "the orchestrator hit an internal error while relaying",
-}
+_FAILURE_MESSAGES: Final = MappingProxyType(
+    {
+        StreamEnd.INTERRUPTED: "the provider's stream ended without finishing the answer",
+        StreamEnd.STALLED: "the provider's stream stalled (no bytes for {idle:g} s)",
+        StreamEnd.UPSTREAM_ERROR: "the provider sent an error mid-stream: {detail}",
+        StreamEnd.INTERNAL_ERROR: "the orchestrator hit an internal error while relaying",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
