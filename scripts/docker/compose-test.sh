@@ -30,10 +30,8 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-# One definition of the scenario timings for both targets: written from the Python source.
-"$PY" -c 'from tests.scenarios.target import SCENARIO_ENV
-for name, value in SCENARIO_ENV.items():
-    print(f"{name}={value}")' >"$COMPOSE_TEST_ENV_FILE"
+# The scenario timings (one definition for both targets) and a per-run admin token.
+PY=$PY scripts/docker/compose-test-env.sh "$COMPOSE_TEST_ENV_FILE"
 
 started=$(date +%s.%N)
 elapsed_s() { awk -v from="$started" -v to="$(date +%s.%N)" 'BEGIN { printf "%.1f", to - from }'; }

@@ -6,38 +6,37 @@ with ``-m compose``: anywhere else (``pytest``, ``make test``) they are deselect
 machine without Docker still gets a green run of the other suites.
 
 Where the stack listens: ``ORCH_URL`` and ``MOCK_URL`` (default http://127.0.0.1:8080 and
-http://127.0.0.1:8001).
+http://127.0.0.1:8001). The orchestrator's environment, scenario timings and admin token, is
+the file named by ``COMPOSE_TEST_ENV_FILE`` (scripts/docker/compose-test-env.sh writes it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.compose.stack import (
+    ORCHESTRATOR,
+    StackUrls,
+    compose,
+    ensure_running,
+    reset_breakers,
+    wait_healthy,
+)
 from tests.scenarios.target import Target
 
 COMPOSE_TESTS_DIR = Path(__file__).parent
-REPO_ROOT = COMPOSE_TESTS_DIR.parents[1]
-COMPOSE_CLI = REPO_ROOT / "scripts" / "docker" / "compose.sh"
 MARKER = "compose"
 READY_TIMEOUT_S = 15.0
 READY_POLL_INTERVAL_S = 0.1
-RESTART_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class StackUrls:
-    orchestrator_url: str
-    mock_url: str
+ADMIN_TOKEN_VARIABLE = "ORCH_ADMIN_TOKEN"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -52,14 +51,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if not item.path.is_relative_to(COMPOSE_TESTS_DIR)]
 
 
-def _not_healthy(base_url: str, timeout_s: float, last_error: str) -> None:
-    pytest.fail(
-        f"{base_url}/health not healthy within {timeout_s} s ({last_error}); "
-        "the compose tests need the stack up: run `make compose-test`",
-        pytrace=False,
-    )
-
-
 def _wait_healthy_blocking(base_url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     last_error = "no answer"
@@ -70,7 +61,11 @@ def _wait_healthy_blocking(base_url: str, timeout_s: float) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             last_error = repr(exc)
         time.sleep(READY_POLL_INTERVAL_S)
-    _not_healthy(base_url, timeout_s, last_error)
+    pytest.fail(
+        f"{base_url}/health not healthy within {timeout_s} s ({last_error}); "
+        "the compose tests need the stack up: run `make compose-test`",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -86,40 +81,21 @@ def stack_urls() -> StackUrls:
     return urls
 
 
-async def wait_healthy(http: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
-    """Poll ``GET /health`` until it answers 200; fail naming the URL and the last error."""
-    deadline = time.monotonic() + timeout_s
-    last_error = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            async with http.get(
-                f"{base_url}/health", timeout=aiohttp.ClientTimeout(total=1.0)
-            ) as response:
-                if response.status == 200:
-                    return
-                last_error = f"HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            last_error = repr(exc)
-        await asyncio.sleep(READY_POLL_INTERVAL_S)
-    _not_healthy(base_url, timeout_s, last_error)
-
-
-async def compose(*args: str) -> None:
-    """Run a Compose command on the stack (v1 or v2, via scripts/docker/compose.sh)."""
-    process = await asyncio.create_subprocess_exec(
-        str(COMPOSE_CLI),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), RESTART_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"compose {' '.join(args)} did not finish in {RESTART_TIMEOUT_S} s")
-    if process.returncode != 0:
-        pytest.fail(f"compose {' '.join(args)} failed:\n{output.decode(errors='replace')}")
+@pytest.fixture(scope="session")
+def admin_token() -> str:
+    """The orchestrator's admin token, read from the env file the stack was started with."""
+    path = os.environ.get("COMPOSE_TEST_ENV_FILE")
+    if not path or not Path(path).is_file():
+        pytest.fail(
+            f"COMPOSE_TEST_ENV_FILE={path!r} names no file; the compose tests need the stack "
+            "started with the test overlay: run `make compose-test`",
+            pytrace=False,
+        )
+    for line in Path(path).read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name == ADMIN_TOKEN_VARIABLE and value:
+            return value
+    pytest.fail(f"{path} sets no {ADMIN_TOKEN_VARIABLE}", pytrace=False)
 
 
 @pytest.fixture
@@ -129,14 +105,27 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def target(stack_urls: StackUrls, http: aiohttp.ClientSession) -> Target:
-    """The scenario target (tests/scenarios) backed by the running compose stack."""
+async def target(stack_urls: StackUrls, admin_token: str, http: aiohttp.ClientSession) -> Target:
+    """The scenario target (tests/scenarios) backed by the running compose stack, with a
+    healthy fault plan, an empty mock log and every breaker closed, so no test inherits
+    another's state."""
 
     async def fresh_orchestrator() -> None:
         # A restarted container is a new process: closed breakers, no exclusions.
-        await compose("restart", "orchestrator")
-        await wait_healthy(http, stack_urls.orchestrator_url, RESTART_TIMEOUT_S)
+        await compose("restart", ORCHESTRATOR)
+        await wait_healthy(http, stack_urls.orchestrator_url)
 
     stack = Target(stack_urls.orchestrator_url, stack_urls.mock_url, http, fresh_orchestrator)
     await stack.reset_mock()
+    await reset_breakers(http, stack_urls.orchestrator_url, admin_token)
     return stack
+
+
+@pytest.fixture
+async def restores_stack(
+    stack_urls: StackUrls, http: aiohttp.ClientSession
+) -> AsyncIterator[StackUrls]:
+    """For tests that stop containers: both services are running and healthy again after
+    the test, whether it passed or not."""
+    yield stack_urls
+    await ensure_running(http, stack_urls)
