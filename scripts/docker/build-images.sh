@@ -36,7 +36,7 @@ build() {
     # The legacy builder's deprecation banner is noise; real errors still reach stderr.
     docker build --quiet --file "$dockerfile" --tag "$tag" \
         --build-arg PYTHON_IMAGE="$PYTHON_IMAGE" . >/dev/null \
-        2> >(grep -vE 'DEPRECATED: The legacy builder|buildx component|docs.docker.com/go/buildx' >&2)
+        2> >(grep -vE '^[[:space:]]*$|DEPRECATED: The legacy builder|buildx component|docs.docker.com/go/buildx' >&2)
     log "built $tag in $((SECONDS - started)) s, $(docker image inspect -f '{{.Size}}' "$tag" \
         | awk '{printf "%.0f MB", $1 / 1e6}')"
     # The image this tag replaced is now unnamed; drop it unless a container still uses it.
