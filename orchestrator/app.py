@@ -20,7 +20,7 @@ from orchestrator.admin import AdminContext, add_admin_routes
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
-from orchestrator.observability import ACCESS_LOGGER, REQUEST_ID
+from orchestrator.observability import ACCESS_LOGGER, JOURNEY_LOGGER, REQUEST_ID
 from orchestrator.router import Router
 from orchestrator.streaming.attempt import StreamingUpstream
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
@@ -31,6 +31,11 @@ from shared.models import attempts_json, openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
 access_log: Final = logging.getLogger(ACCESS_LOGGER)
+journey_log: Final = logging.getLogger(JOURNEY_LOGGER)
+
+# (public model, provider that answered or None, attempts): folded into the access line, so a
+# healthy request costs one log line and still says who answered it.
+SUMMARY_KEY: Final = web.RequestKey("summary", tuple[str, str | None, int])
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 _SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
@@ -72,6 +77,7 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     app[BREAKERS_KEY] = breakers
     app[ROUTER_KEY] = Router(config, breakers, runtime.clock)
     app[TELEMETRY_KEY] = telemetry
+    app[STREAM_OBSERVER_KEY] = telemetry
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/health", health)
@@ -176,16 +182,17 @@ def _access(request: web.Request, status: int, started: float) -> None:
     if request.path.startswith("/health") and status == 200:
         return
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(
-            "request",
-            extra={
-                "event": "access",
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
-            },
-        )
+        fields: dict[str, object] = {
+            "event": "access",
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+        }
+        summary = request.get(SUMMARY_KEY)
+        if summary is not None:
+            fields["model"], fields["provider"], fields["attempts"] = summary
+        access_log.info("request", extra=fields)
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -229,11 +236,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         app[TELEMETRY_KEY].on_rejection(request_id, exc)
         body = openai_error_body(exc.message, exc.error_type, exc.param, exc.code)
         return error_response(exc.status, body, request_id)
-    logging.getLogger("orchestrator.journey").info(
-        "received",
-        extra={"event": "received", "model": chat.model, "messages": len(chat.messages)},
-    )
+    if journey_log.isEnabledFor(logging.DEBUG):
+        journey_log.debug(
+            "received",
+            extra={"event": "received", "model": chat.model, "messages": len(chat.messages)},
+        )
     result = await app[ENGINE_KEY].run(chat, request_id)
+    answered_by = result.deployment.provider.name if isinstance(result, Success) else None
+    request[SUMMARY_KEY] = (chat.model, answered_by, len(result.attempts))
     if isinstance(result, Success):
         if result.stream is not None:
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage

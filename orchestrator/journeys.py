@@ -8,10 +8,12 @@ is full the oldest journey is evicted. A request id seen again (a client reusing
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.engine import EngineResult, Success
+from orchestrator.streaming.observer import StreamReport
 from shared.models import AttemptRecord, ChatRequest
 
 
@@ -33,6 +35,7 @@ class Journey:
     outcome: EngineResult | Rejection
     preferred_provider: str | None = None
     fallbacks: tuple[str, ...] = ()
+    stream: StreamReport | None = None  # how a relayed stream ended, after the commit point
 
     @property
     def status(self) -> int:
@@ -60,7 +63,19 @@ class Journey:
             ),
             "attempt_log": _timeline(attempts),
             "error": _error(outcome),
+            "stream": _stream(self.stream),
         }
+
+
+def _stream(report: StreamReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "end": report.end.value,
+        "content_chunks": report.content_chunks,
+        "malformed_events": report.malformed_events,
+        "relay_ms": round(report.relay_duration_s * 1000.0, 3),
+    }
 
 
 def _outcome_name(outcome: EngineResult | Rejection) -> str:
@@ -139,6 +154,12 @@ class JourneyStore:
                 request.fallbacks,
             )
         )
+
+    def record_stream_end(self, report: StreamReport) -> None:
+        """Add how the stream ended to its journey (recorded when the engine committed)."""
+        journey = self._journeys.get(report.request_id)
+        if journey is not None:
+            self._journeys[report.request_id] = dataclasses.replace(journey, stream=report)
 
     def record_rejection(
         self, request_id: str, model: str | None, rejection: Rejection, received_at: float

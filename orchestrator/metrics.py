@@ -24,6 +24,7 @@ from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.engine import EngineResult, Success
 from orchestrator.policy import Decision, Outcome, OutcomeKind
 from orchestrator.router import Deployment
+from orchestrator.streaming.observer import StreamReport
 from shared.models import ChatRequest
 
 BREAKER_STATE_VALUE: Final = {
@@ -181,6 +182,18 @@ class Metrics:
             ["param"],
             registry=registry,
         )
+        self.stream_ends = Counter(
+            "orchestrator_stream_ends",
+            "Relayed streams by how they ended (completed, stream_interrupted, ...).",
+            ["provider", "model", "end"],
+            registry=registry,
+        )
+        self.stream_malformed_events = Counter(
+            "orchestrator_stream_malformed_events",
+            "Upstream stream events that could not be parsed and were skipped.",
+            ["provider", "model"],
+            registry=registry,
+        )
         self.in_flight = Gauge(
             "orchestrator_requests_in_flight",
             "Chat completion requests being served right now.",
@@ -251,6 +264,15 @@ class Metrics:
 
     def on_rejection(self, param: str | None) -> None:
         self.validation_rejections.labels(param_label(param)).inc()
+
+    # --- StreamObserver (streams are rarer than attempts: plain labels() is fine here) ----------
+
+    def on_malformed_event(self, deployment: Deployment, reason: str) -> None:
+        self.stream_malformed_events.labels(deployment.provider.name, deployment.model).inc()
+
+    def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
+        end = report.end.value
+        self.stream_ends.labels(deployment.provider.name, deployment.model, end).inc()
 
     def _bind(self, deployment: Deployment) -> _DeploymentSeries:
         series = _DeploymentSeries(self, deployment)

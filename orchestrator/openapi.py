@@ -299,6 +299,18 @@ def _journey() -> Schema:
             "attempts": _INTEGER,
             "total_latency_ms": _nullable(_NUMBER),
             "attempt_log": {"type": "array", "items": timed_attempt},
+            "stream": _nullable(
+                _object(
+                    {
+                        "end": _STRING,
+                        "content_chunks": _INTEGER,
+                        "malformed_events": _INTEGER,
+                        "relay_ms": _NUMBER,
+                    },
+                    ("end", "content_chunks", "malformed_events", "relay_ms"),
+                    description="How a streamed answer ended after its first token.",
+                )
+            ),
             "error": _nullable(
                 _object(
                     {

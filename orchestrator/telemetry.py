@@ -26,6 +26,7 @@ from orchestrator.metrics import Metrics
 from orchestrator.policy import Decision, Outcome
 from orchestrator.router import Deployment
 from orchestrator.stats import Stats
+from orchestrator.streaming.observer import StreamReport
 from orchestrator.validation import ValidationError
 from shared.models import ChatRequest
 
@@ -55,7 +56,7 @@ def upstream_seconds(result: EngineResult) -> float:
 
 
 class Telemetry:
-    """An :class:`~orchestrator.engine.EngineObserver` plus the breaker and validation hooks."""
+    """Engine and stream observer, plus the breaker and validation hooks."""
 
     def __init__(self, config: ObservabilityConfig, wall_clock: Callable[[], float]) -> None:
         self.metrics = Metrics()
@@ -90,6 +91,18 @@ class Telemetry:
             event, extra={"event": event, "deployment": name, "from": str(old), "to": str(new)}
         )
         self.metrics.on_transition(name, old, new)
+
+    def on_malformed_event(self, deployment: Deployment, reason: str) -> None:
+        self.metrics.on_malformed_event(deployment, reason)
+
+    def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
+        """A relayed stream ended: count it, note it in the journey, and time it as upstream."""
+        self.metrics.on_stream_end(deployment, report)
+        self.journeys.record_stream_end(report)
+        timing = _TIMING.get()
+        if timing is not None and timing.upstream_s is not None:
+            # After the commit point the handler waits on the provider's tokens: not overhead.
+            timing.upstream_s += report.relay_duration_s
 
     def on_rejection(self, request_id: str, error: ValidationError) -> None:
         self.metrics.on_rejection(error.param)

@@ -191,3 +191,27 @@ async def test_openai_sdk_lists_and_retrieves_the_routed_models(target: Target) 
     assert retrieved.id == "gpt-4o"
     assert with_error is not None
     assert with_error.status_code == 404
+
+
+async def test_streamed_request_shows_its_end_in_journey_and_metrics_not_in_overhead(
+    target: Target,
+) -> None:
+    body = chat_body(stream=True)
+    async with target.http.post(
+        f"{target.orchestrator_url}/v1/chat/completions",
+        json=body,
+        headers={"X-Request-ID": "stream-1"},
+    ) as response:
+        assert response.status == 200
+        assert (await response.text()).rstrip().endswith("data: [DONE]")
+    status, journey = await get_json(target.http, f"{target.orchestrator_url}/v1/requests/stream-1")
+    assert status == 200
+    assert journey["stream"]["end"] == "completed"
+    assert journey["stream"]["content_chunks"] >= 1
+    m = await scrape(target.http, target.orchestrator_url)
+    ends = "orchestrator_stream_ends_total"
+    assert m.value(ends, provider="openai", model="gpt-4", end="completed") == 1
+    assert m.value("orchestrator_overhead_seconds_count") == 1
+    # The relay waits on the provider's tokens: it must not be counted as our overhead.
+    overhead_ms = m.value("orchestrator_overhead_seconds_sum") * 1000.0
+    assert overhead_ms < journey["stream"]["relay_ms"], (overhead_ms, journey["stream"])
