@@ -37,10 +37,10 @@ async def target(mock_service: RunningService) -> AsyncIterator[Target]:
     async def fresh_orchestrator() -> None:
         services[-1].stop()
         services.append(start_orchestrator(mock_service))
-        target.orchestrator_url = services[-1].base_url
+        current.orchestrator_url = services[-1].base_url
 
     async with aiohttp.ClientSession() as http:
-        target = Target(services[-1].base_url, mock_service.base_url, http, fresh_orchestrator)
-        await target.reset_mock()
-        yield target
+        current = Target(services[-1].base_url, mock_service.base_url, http, fresh_orchestrator)
+        await current.reset_mock()
+        yield current
     services[-1].stop()
