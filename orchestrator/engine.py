@@ -251,7 +251,13 @@ class _Run:
             if self.request.stream
             else min(deployment.provider.attempt_timeout_s, remaining_s)
         )
-        _event("attempt", deployment, attempt=attempt_number, timeout_s=round(timeout_s, 3))
+        _event(
+            "attempt",
+            deployment,
+            _first_try_level(attempt_number),
+            attempt=attempt_number,
+            timeout_s=round(timeout_s, 3),
+        )
         try:
             result = await self.engine.upstream.attempt(
                 deployment, self.request, self.request_id, attempt_number, timeout_s
@@ -266,7 +272,13 @@ class _Run:
         self.engine.observer.on_attempt(deployment, outcome, decision)
         answered = result.completion is not None or result.stream is not None
         if answered and decision.action is Action.RETURN:
-            _event("success", deployment, attempt=attempt_number, latency_ms=_ms(outcome.latency_s))
+            _event(
+                "success",
+                deployment,
+                _first_try_level(attempt_number),
+                attempt=attempt_number,
+                latency_ms=_ms(outcome.latency_s),
+            )
             raise _Stop(self._success(result, deployment))
         _event(
             "failed",
@@ -477,10 +489,17 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
-def _event(event: str, deployment: Deployment | None, **fields: object) -> None:
-    if not log.isEnabledFor(logging.INFO):
+def _event(
+    event: str, deployment: Deployment | None, level: int = logging.INFO, **fields: object
+) -> None:
+    if not log.isEnabledFor(level):
         return
     if deployment is not None:
         fields["provider"] = deployment.provider.name
         fields["model"] = deployment.model
-    log.info(event, extra={"event": event, **fields})
+    log.log(level, event, extra={"event": event, **fields})
+
+
+def _first_try_level(attempt_number: int) -> int:
+    """A first attempt that just works is told by the access line alone; the rest at INFO."""
+    return logging.DEBUG if attempt_number == 1 else logging.INFO

@@ -42,6 +42,12 @@ def configure_logging(level: str = "INFO") -> None:
         )
     )
     handler.addFilter(RequestIdFilter())
+    # Per-record work nobody reads: thread and process names, and the caller's file and line
+    # (a stack walk per record). The logging HOWTO's "Optimization" section lists these.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
