@@ -12,6 +12,7 @@ from aiohttp import web
 from mock_provider.app import create_app
 from mock_provider.config import config_from_args
 from mock_provider.logs import configure_logging
+from shared.eventloop import new_event_loop
 
 SHUTDOWN_TIMEOUT_S: Final = 1.0
 """Hung "timeout" faults must not hold a stop for long."""
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     web.run_app(
         create_app(config),
+        loop=new_event_loop(),
         host=config.host,
         port=config.port,
         access_log=None,

@@ -13,6 +13,7 @@ from aiohttp import web
 from orchestrator.app import create_app
 from orchestrator.config import AppConfig, ConfigError, load_config
 from orchestrator.observability import configure_logging
+from shared.eventloop import new_event_loop
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(config.server.log_level)
     web.run_app(
         create_app(config),
+        loop=new_event_loop(),
         host=config.server.host,
         port=config.server.port,
         access_log=None,

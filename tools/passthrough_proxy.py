@@ -10,6 +10,7 @@ features, which is what ``make bench`` compares.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Final
 
 import aiohttp
 from aiohttp import web
+
+from shared.eventloop import new_event_loop
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
 _FORWARDED_HEADERS: Final = ("Content-Type", "X-Request-ID")
@@ -92,12 +95,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--upstream", default="http://127.0.0.1:8001", help="mock base URL")
+    parser.add_argument(
+        "--asyncio-loop",
+        action="store_true",
+        help="the pure-Python asyncio loop instead of the services' own (uvloop)",
+    )
     args = parser.parse_args(argv)
     try:
         config = ProxyConfig(args.upstream)
     except ValueError as exc:
         parser.error(str(exc))
-    web.run_app(create_app(config), host=args.host, port=args.port, access_log=None, print=None)
+    # Same loop as the orchestrator by default: the comparison is about the work per request.
+    loop = asyncio.new_event_loop() if args.asyncio_loop else new_event_loop()
+    web.run_app(
+        create_app(config), host=args.host, port=args.port, access_log=None, print=None, loop=loop
+    )
     return 0
 
 
