@@ -19,10 +19,7 @@ $(STAMP): pyproject.toml
 
 # Both services in the foreground; Ctrl-C stops both.
 run: install
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m mock_provider --host $(HOST) --port $(MOCK_PORT) & \
-	$(PY) -m orchestrator --host $(HOST) --port $(ORCH_PORT) & \
-	wait
+	PY=$(PY) HOST=$(HOST) MOCK_PORT=$(MOCK_PORT) ORCH_PORT=$(ORCH_PORT) scripts/run-local.sh
 
 run-mock: install
 	$(PY) -m mock_provider --host $(HOST) --port $(MOCK_PORT)
