@@ -7,9 +7,11 @@ from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.config import ObservabilityConfig
-from orchestrator.engine import Failure
+from orchestrator.engine import Failure, Success
 from orchestrator.metrics import Metrics, param_label
+from orchestrator.streaming.observer import StreamEnd, StreamReport
 from orchestrator.telemetry import Telemetry
+from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
 from tests.unit.observer_support import (
     ANTHROPIC,
@@ -231,3 +233,38 @@ async def test_overhead_is_not_observed_for_other_paths() -> None:
     middleware = telemetry.chat_middleware(FakeClock())
     await middleware(make_mocked_request("GET", "/stats"), handler)
     assert sample(telemetry.metrics, "orchestrator_overhead_seconds_count") == 0
+
+
+def _stream_success(harness: EngineHarness) -> Success:
+    deployment = harness.deployment("openai/gpt-4")
+    # Any stream object will do: the metrics read only that there is one.
+    return Success(None, deployment, (), 0.2, stream=object())  # type: ignore[arg-type]
+
+
+def _stream_report(end: StreamEnd) -> StreamReport:
+    return StreamReport("req_s", end, 3, 0, 1.5, None)
+
+
+def test_a_stream_is_counted_when_it_ends_not_when_it_starts() -> None:
+    metrics = Metrics()
+    harness = EngineHarness(metrics)
+    request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
+    metrics.on_result(request, "req_s", _stream_success(harness))
+    labels = {"model": "gpt-4", "provider": "openai"}
+    assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 0
+    metrics.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.COMPLETED))
+    assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 1
+    assert sample(metrics, "orchestrator_request_duration_seconds_sum", model="gpt-4") == 1.7
+
+
+def test_a_stream_cut_after_the_first_token_is_not_counted_as_a_success() -> None:
+    metrics = Metrics()
+    harness = EngineHarness(metrics)
+    request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
+    metrics.on_result(request, "req_s", _stream_success(harness))
+    metrics.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.INTERRUPTED))
+    labels = {"model": "gpt-4", "provider": "openai"}
+    assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 0
+    assert (
+        sample(metrics, "orchestrator_requests_total", outcome="stream_interrupted", **labels) == 1
+    )
