@@ -17,6 +17,7 @@ from typing import Any
 from orchestrator.engine import EngineResult, Success
 from orchestrator.policy import DECISION_TABLE, Decision, Outcome, OutcomeKind
 from orchestrator.router import Deployment
+from orchestrator.streaming.observer import StreamEnd
 from shared.models import ChatRequest
 
 
@@ -126,6 +127,12 @@ class Stats:
             self.failed += 1
         self.retries += max(0, len(result.attempts) - 1)
         self._latencies_s.append(result.total_latency_s)
+
+    def on_stream_end(self, end: StreamEnd) -> None:
+        """A stream counted as a success at its first token that then broke is a failure."""
+        if end not in (StreamEnd.COMPLETED, StreamEnd.CLIENT_DISCONNECTED):
+            self.succeeded -= 1
+            self.failed += 1
 
     def on_rejection(self) -> None:
         self.rejected += 1

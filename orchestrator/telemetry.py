@@ -98,6 +98,7 @@ class Telemetry:
     def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
         """A relayed stream ended: count it, note it in the journey, and time it as upstream."""
         self.metrics.on_stream_end(deployment, report)
+        self.stats.on_stream_end(report.end)
         self.journeys.record_stream_end(report)
         timing = _TIMING.get()
         if timing is not None and timing.upstream_s is not None:

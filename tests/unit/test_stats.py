@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.stats import RecentOutcomes, Stats, latency_summary_ms, percentile
+from orchestrator.streaming.observer import StreamEnd
 from tests.unit.observer_support import ANTHROPIC, E400, E500, OK, OPENAI, R429, EngineHarness
 
 
@@ -79,3 +80,13 @@ async def test_client_errors_leave_a_deployments_success_rate_alone() -> None:
 def test_window_size_below_one_is_refused_with_the_value() -> None:
     with pytest.raises(ValueError, match="window_size=0"):
         Stats(window_size=0)
+
+
+async def test_a_stream_that_breaks_after_its_first_token_counts_as_failed() -> None:
+    stats = Stats(window_size=8)
+    await EngineHarness(stats).run()
+    await EngineHarness(stats).run()
+    stats.on_stream_end(StreamEnd.INTERRUPTED)
+    stats.on_stream_end(StreamEnd.COMPLETED)
+    requests = stats.to_json()["requests"]
+    assert (requests["succeeded"], requests["failed"]) == (1, 1)
