@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.mock_bench [--duration-s 10] [--concurrency 64]
 
 Starts the mock as its own process (pinned to CPU 0 where the OS allows, so the figure is
-"one core"), drives it from this process (pinned to CPU 1) with an aiohttp client over
-keep-alive connections for a bounded time, and prints requests/s. Loopback only.
+"one core"), drives it from CPU 1 with wrk (installed with apt-get when absent and root;
+else this process's aiohttp client) over keep-alive connections for a bounded time, and
+prints requests/s. Loopback only.
 
 It also prints the mock's CPU time per request (from /proc, on Linux) and the requests/s
 that implies for one fully busy core: on a shared machine the client or a neighbour can be
@@ -20,14 +21,18 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import orjson
+
+from tools.loadgen import find_load_generator
 
 READY_TIMEOUT_S = 20.0
 READY_POLL_S = 0.05
@@ -142,6 +147,27 @@ async def drive(
         return Result(counts[0], counts[1], elapsed_s, cpu_s)
 
 
+def _drive_from_core_1(
+    base_url: str, pid: int, duration_s: float, concurrency: int
+) -> tuple[Result, str]:
+    """wrk when it is there (a Python client tops out near the mock's own rate, so it would
+    measure itself); this process's aiohttp client otherwise."""
+    with tempfile.TemporaryDirectory() as work_dir:
+        generator = find_load_generator(1, Path(work_dir), install=True)
+        if generator.kind != "wrk":
+            _pin(0, 1)
+            return asyncio.run(drive(base_url, duration_s, concurrency, pid)), "aiohttp"
+        generator.prepare(BODY)
+        url = f"{base_url}/v1/chat/completions"
+        generator.run(url, concurrency, 1.0)  # warm-up
+        cpu_before = _cpu_seconds(pid)
+        load = generator.run(url, concurrency, duration_s)
+        cpu_after = _cpu_seconds(pid)
+    cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    ok = load.requests - load.non_2xx
+    return Result(ok, load.non_2xx + load.errors, load.elapsed_s, cpu_s), "wrk"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.mock_bench", description=__doc__)
     parser.add_argument("--duration-s", type=float, default=10.0)
@@ -150,15 +176,14 @@ def main() -> None:
     parser.add_argument("--url", help="measure a mock that is already running instead")
     args = parser.parse_args()
     if args.url:
-        result = asyncio.run(drive(args.url, args.duration_s, args.concurrency))
+        result, client = asyncio.run(drive(args.url, args.duration_s, args.concurrency)), "aiohttp"
     else:
-        _pin(0, 1)
         with _mock(args.log_level) as (url, pid):
-            result = asyncio.run(drive(url, args.duration_s, args.concurrency, pid))
+            result, client = _drive_from_core_1(url, pid, args.duration_s, args.concurrency)
     print(
         f"mock provider: {result.per_second:,.0f} requests/s "
         f"({result.requests} ok, {result.errors} errors in {result.elapsed_s:.1f} s, "
-        f"concurrency {args.concurrency}, mock log level {args.log_level})"
+        f"concurrency {args.concurrency}, mock log level {args.log_level}, load by {client})"
     )
     cpu_us = result.cpu_us_per_request
     if cpu_us is not None:
