@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 from tests.scenarios.target import Target, chat_body
 
@@ -187,3 +189,24 @@ def _gpt4_deployments(health: dict[str, Any]) -> list[dict[str, Any]]:
         for key, snapshot in health["deployments"].items()
         if key in (OPENAI_DEPLOYMENT, f"anthropic/{ANTHROPIC_MODEL}")
     ]
+
+
+Scenario = Callable[[Target], Awaitable[None]]
+
+SCENARIOS: Final[Mapping[str, Scenario]] = MappingProxyType(
+    {
+        "happy_path_answers_on_the_first_attempt": happy_path,
+        "timeouts_fail_over_then_retry_with_backoff": timeout_then_retry,
+        "rate_limit_fails_over_to_anthropic_without_waiting": rate_limit_failover,
+        "circuit_breaker_opens_probes_and_closes": circuit_breaker,
+        "invalid_request_is_rejected_with_zero_upstream_calls": (
+            validation_rejects_without_upstream_calls
+        ),
+        "deadline_holds_when_every_provider_is_silent": (
+            deadline_holds_when_every_provider_is_silent
+        ),
+        "provider_bad_request_is_not_retried": provider_bad_request_is_not_retried,
+        "every_breaker_open_answers_503_at_once": every_breaker_open_answers_503_at_once,
+    }
+)
+"""Every scenario by behaviour name: both targets run exactly this table."""
