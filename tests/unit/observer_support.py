@@ -60,11 +60,19 @@ def config(failure_threshold: int = 5, open_duration_s: float = 30.0) -> AppConf
 
 
 class ScriptedUpstream:
-    """Answers each deployment from its script (the last entry repeats); time passes."""
+    """Answers each deployment from its script (the last entry repeats); time passes on
+    the fake clock: an outcome's latency, or the whole attempt timeout for a TIMEOUT."""
 
-    def __init__(self, clock: FakeClock, scripts: dict[str, Sequence[Outcome]]) -> None:
+    def __init__(
+        self,
+        clock: FakeClock,
+        scripts: dict[str, Sequence[Outcome]],
+        healthy: Outcome = OK,
+    ) -> None:
         self.clock = clock
         self.scripts = {key: list(outcomes) for key, outcomes in scripts.items()}
+        self.healthy = healthy
+        self.calls: list[tuple[str, int, float]] = []
 
     async def attempt(
         self,
@@ -74,12 +82,17 @@ class ScriptedUpstream:
         attempt_number: int,
         timeout_s: float,
     ) -> AttemptResult:
-        script = self.scripts.get(deployment.key) or [OK]
+        self.calls.append((deployment.key, attempt_number, timeout_s))
+        script = self.scripts.get(deployment.key) or [self.healthy]
         outcome = script.pop(0) if len(script) > 1 else script[0]
+        if outcome.kind is OutcomeKind.TIMEOUT:
+            self.clock.advance(timeout_s)
+            return AttemptResult(dataclasses.replace(outcome, latency_s=timeout_s))
         self.clock.advance(outcome.latency_s)
         if outcome.ok:
-            return AttemptResult(outcome, Completion("hi", "stop", Usage(3, 4), "id-1"))
-        return AttemptResult(dataclasses.replace(outcome))
+            completion = Completion(f"answer from {deployment.key}", "stop", Usage(3, 4), "id-1")
+            return AttemptResult(outcome, completion)
+        return AttemptResult(outcome)
 
 
 class EngineHarness:

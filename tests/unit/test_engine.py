@@ -19,11 +19,10 @@ from orchestrator.config import (
 )
 from orchestrator.engine import Engine, Failure, Success
 from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
-from orchestrator.providers.base import Completion
 from orchestrator.router import Deployment, Router
-from orchestrator.upstream import AttemptResult
-from shared.models import ChatMessage, ChatRequest, Usage
+from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
+from tests.unit.observer_support import ScriptedUpstream
 
 OK = Outcome(OutcomeKind.SUCCESS, 200, latency_s=0.01)
 E500 = Outcome(OutcomeKind.SERVER_ERROR, 500, latency_s=0.01, message="boom")
@@ -34,35 +33,6 @@ POLICY = Outcome(OutcomeKind.CONTENT_POLICY, 400, latency_s=0.01, message="unsaf
 TOO_LONG = Outcome(OutcomeKind.CONTEXT_LENGTH, 400, latency_s=0.01, message="prompt too long")
 
 ATTEMPT_TIMEOUT_S = 1.0
-
-
-class ScriptedUpstream:
-    """Answers each deployment from its script; time passes on the fake clock."""
-
-    def __init__(self, clock: FakeClock, scripts: dict[str, Sequence[Outcome]]) -> None:
-        self.clock = clock
-        self.scripts = {key: list(outcomes) for key, outcomes in scripts.items()}
-        self.calls: list[tuple[str, int, float]] = []
-
-    async def attempt(
-        self,
-        deployment: Deployment,
-        request: ChatRequest,
-        request_id: str,
-        attempt_number: int,
-        timeout_s: float,
-    ) -> AttemptResult:
-        self.calls.append((deployment.key, attempt_number, timeout_s))
-        script = self.scripts.get(deployment.key) or [OK]
-        outcome = script.pop(0) if len(script) > 1 else script[0]
-        if outcome.kind is OutcomeKind.TIMEOUT:
-            self.clock.advance(timeout_s)
-            return AttemptResult(dataclasses.replace(outcome, latency_s=timeout_s))
-        self.clock.advance(outcome.latency_s)
-        if outcome.ok:
-            completion = Completion(f"answer from {deployment.key}", "stop", Usage(3, 4), "id-1")
-            return AttemptResult(outcome, completion)
-        return AttemptResult(outcome)
 
 
 def _config(
@@ -98,7 +68,7 @@ class Harness:
         self.sleeps: list[float] = []
         self.breakers = BreakerRegistry(config.breaker, self.clock)
         self.router = Router(config, self.breakers, self.clock)
-        self.upstream = ScriptedUpstream(self.clock, scripts)
+        self.upstream = ScriptedUpstream(self.clock, scripts, healthy=OK)
         self.engine = Engine(
             router=self.router,
             breakers=self.breakers,
