@@ -42,7 +42,7 @@ def _config(
     breaker: BreakerPolicy | None = None,
 ) -> AppConfig:
     providers = {
-        name: ProviderConfig(name, name, "http://127.0.0.1:9", ATTEMPT_TIMEOUT_S)  # type: ignore[arg-type]
+        name: ProviderConfig(name, name, "http://127.0.0.1:9", ATTEMPT_TIMEOUT_S)
         for name in ("openai", "anthropic")
     }
     route = RouteConfig(
