@@ -33,7 +33,7 @@ from orchestrator.policy import (
     decide,
     full_jitter_backoff_s,
 )
-from orchestrator.providers.base import Completion, adapter_for
+from orchestrator.providers.base import Completion, ProviderAdapter, adapter_for
 from orchestrator.router import Deployment, RoutePlan, Router
 from orchestrator.upstream import AttemptResult, call_provider
 from shared.models import AttemptRecord, ChatRequest
@@ -90,6 +90,7 @@ class HttpUpstream:
     def __init__(self, session: aiohttp.ClientSession, clock: Callable[[], float]) -> None:
         self._session = session
         self._clock = clock
+        self._adapters: dict[str, ProviderAdapter] = {}
 
     async def attempt(
         self,
@@ -99,9 +100,16 @@ class HttpUpstream:
         attempt_number: int,
         timeout_s: float,
     ) -> AttemptResult:
-        adapter = adapter_for(deployment.provider.wire_format)
+        adapter = self._adapter(deployment.provider.wire_format)
         upstream_request = adapter.build_request(request, deployment, request_id, attempt_number)
         return await call_provider(self._session, adapter, upstream_request, timeout_s, self._clock)
+
+    def _adapter(self, wire_format: str) -> ProviderAdapter:
+        # adapter_for imports the adapter module on each call: once per format is enough.
+        adapter = self._adapters.get(wire_format)
+        if adapter is None:
+            adapter = self._adapters[wire_format] = adapter_for(wire_format)
+        return adapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +259,11 @@ class _Run:
             if self.request.stream
             else min(deployment.provider.attempt_timeout_s, remaining_s)
         )
-        _event(
-            "attempt",
-            deployment,
-            _first_try_level(attempt_number),
-            attempt=attempt_number,
-            timeout_s=round(timeout_s, 3),
-        )
+        level = _first_try_level(attempt_number)
+        if log.isEnabledFor(level):  # a first try's lines are off at INFO: skip their fields
+            _event(
+                "attempt", deployment, level, attempt=attempt_number, timeout_s=round(timeout_s, 3)
+            )
         try:
             result = await self.engine.upstream.attempt(
                 deployment, self.request, self.request_id, attempt_number, timeout_s
@@ -272,13 +278,9 @@ class _Run:
         self.engine.observer.on_attempt(deployment, outcome, decision)
         answered = result.completion is not None or result.stream is not None
         if answered and decision.action is Action.RETURN:
-            _event(
-                "success",
-                deployment,
-                _first_try_level(attempt_number),
-                attempt=attempt_number,
-                latency_ms=_ms(outcome.latency_s),
-            )
+            if log.isEnabledFor(level):
+                latency_ms = _ms(outcome.latency_s)
+                _event("success", deployment, level, attempt=attempt_number, latency_ms=latency_ms)
             raise _Stop(self._success(result, deployment))
         _event(
             "failed",
