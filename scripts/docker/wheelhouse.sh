@@ -55,9 +55,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
     log "dependency wheels for Python $target up to date"
 else
     log "downloading wheels for Python $target into $WHEELHOUSE_DIR/"
-    # shellcheck disable=SC2086  # one requirement per line, none contains spaces
+    # A requirements file keeps each specifier whole (environment markers contain spaces).
+    requirements_file=$(mktemp)
+    trap 'rm -f "$requirements_file"' EXIT
+    printf '%s\n' "$requirements" >"$requirements_file"
     "$PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-        --dest "$WHEELHOUSE_DIR" "${platform_args[@]}" $requirements \
+        --dest "$WHEELHOUSE_DIR" "${platform_args[@]}" -r "$requirements_file" \
         2> >(grep -v "is ignored: it is neither a file nor a directory" >&2) \
         || die "pip download failed for Python $target"
     echo "$fingerprint" >"$stamp"
