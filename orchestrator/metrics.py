@@ -70,18 +70,12 @@ def param_label(param: str | None) -> str:
     return _INDEX.sub("[]", param)
 
 
-MAX_OPEN_STREAMS: Final = 100_000
-"""A bound on streams awaiting their end report, should a report ever be lost."""
-
-
-def _forget_oldest(open_streams: dict[str, tuple[str, float]], limit: int) -> None:
-    while len(open_streams) > limit:
-        del open_streams[next(iter(open_streams))]
-
-
-def outcome_label(result: EngineResult) -> str:
+def outcome_label(result: EngineResult, stream_end: StreamEnd | None = None) -> str:
+    """``success``, a failure code, or how a relayed stream broke after its first token."""
     if isinstance(result, Success):
-        return "success"
+        if stream_end is None or stream_end is StreamEnd.COMPLETED:
+            return "success"
+        return stream_end.value
     return result.code if result.code in KNOWN_FAILURE_CODES else PROVIDER_REJECTED
 
 
@@ -211,8 +205,6 @@ class Metrics:
         self._series: dict[str, _DeploymentSeries] = {}
         self._request_children: dict[tuple[str, str, str], Counter] = {}
         self._duration_children: dict[str, Histogram] = {}
-        # request id -> (public model, seconds until the first token) for streams in flight
-        self._open_streams: dict[str, tuple[str, float]] = {}
         self._failover_children: dict[tuple[str, str], Counter] = {}
         self._retries_by_reason = {
             reason: (self.retries.labels(reason), self.backoff.labels(reason))
@@ -249,23 +241,23 @@ class Metrics:
             child = self._failover_children[pair] = self.failovers.labels(*pair)
         child.inc()
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+    def on_result(
+        self,
+        request: ChatRequest,
+        request_id: str,
+        result: EngineResult,
+        stream_end: StreamEnd | None = None,
+        relay_s: float = 0.0,
+    ) -> None:
+        """One finished request; for a stream, called at its end with how it ended."""
         if isinstance(result, Success):
             provider = result.deployment.provider.name
-            if result.stream is not None:
-                # A stream's outcome is known only at its end: a cut after the first token
-                # must not be counted as a success.
-                self._open_streams[request_id] = (request.model, result.total_latency_s)
-                _forget_oldest(self._open_streams, MAX_OPEN_STREAMS)
-                return
         else:
             provider = result.attempts[-1].provider if result.attempts else NO_PROVIDER
-        self._count_request(request.model, provider, outcome_label(result), result.total_latency_s)
-
-    def _count_request(self, model: str, provider: str, outcome: str, duration_s: float) -> None:
         # Label values are bounded: the model passed validation (it is routed), the
         # provider is configured and the outcome is one of a fixed set.
-        key = (model, provider, outcome)
+        model = request.model
+        key = (model, provider, outcome_label(result, stream_end))
         child = self._request_children.get(key)
         if child is None:
             child = self._request_children[key] = self.requests.labels(*key)
@@ -273,7 +265,7 @@ class Metrics:
         duration = self._duration_children.get(model)
         if duration is None:
             duration = self._duration_children[model] = self.request_duration.labels(model)
-        duration.observe(duration_s)
+        duration.observe(result.total_latency_s + relay_s)
 
     # --- the app's other hooks ---------------------------------------------------------------
 
@@ -291,13 +283,6 @@ class Metrics:
     def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
         end = report.end.value
         self.stream_ends.labels(deployment.provider.name, deployment.model, end).inc()
-        opened = self._open_streams.pop(report.request_id, None)
-        if opened is not None:
-            model, until_commit_s = opened
-            outcome = "success" if report.end is StreamEnd.COMPLETED else end
-            self._count_request(
-                model, deployment.provider.name, outcome, until_commit_s + report.relay_duration_s
-            )
 
     def _bind(self, deployment: Deployment) -> _DeploymentSeries:
         series = _DeploymentSeries(self, deployment)

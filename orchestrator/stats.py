@@ -17,7 +17,7 @@ from typing import Any
 from orchestrator.engine import EngineResult, Success
 from orchestrator.policy import DECISION_TABLE, Decision, Outcome, OutcomeKind
 from orchestrator.router import Deployment
-from orchestrator.streaming.observer import StreamEnd
+from orchestrator.streaming.observer import PROVIDER_FAILURES, StreamEnd
 from shared.models import ChatRequest
 
 
@@ -119,20 +119,22 @@ class Stats:
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.failovers += 1
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+    def on_result(
+        self,
+        request: ChatRequest,
+        request_id: str,
+        result: EngineResult,
+        stream_end: StreamEnd | None = None,
+        relay_s: float = 0.0,
+    ) -> None:
+        """One finished request; for a stream, called at its end with how it ended."""
         self.requests += 1
-        if isinstance(result, Success):
+        if isinstance(result, Success) and stream_end not in PROVIDER_FAILURES:
             self.succeeded += 1
         else:
             self.failed += 1
         self.retries += max(0, len(result.attempts) - 1)
-        self._latencies_s.append(result.total_latency_s)
-
-    def on_stream_end(self, end: StreamEnd) -> None:
-        """A stream counted as a success at its first token that then broke is a failure."""
-        if end not in (StreamEnd.COMPLETED, StreamEnd.CLIENT_DISCONNECTED):
-            self.succeeded -= 1
-            self.failed += 1
+        self._latencies_s.append(result.total_latency_s + relay_s)
 
     def on_rejection(self) -> None:
         self.rejected += 1

@@ -20,7 +20,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from orchestrator.breaker import BreakerState
 from orchestrator.config import ObservabilityConfig
-from orchestrator.engine import EngineResult
+from orchestrator.engine import EngineResult, Success
 from orchestrator.journeys import JourneyStore, Rejection
 from orchestrator.metrics import Metrics
 from orchestrator.policy import Decision, Outcome
@@ -39,6 +39,10 @@ _TRANSITION_EVENT: Final = {
     BreakerState.HALF_OPEN: "breaker_half_open",
     BreakerState.CLOSED: "breaker_closed",
 }
+
+
+MAX_OPEN_STREAMS: Final = 100_000
+"""A bound on streams awaiting their end report, should a report ever be lost."""
 
 
 @dataclass(slots=True)
@@ -62,6 +66,8 @@ class Telemetry:
         self.metrics = Metrics()
         self.stats = Stats(config.latency_window_size)
         self.journeys = JourneyStore(config.journeys_max)
+        # request id -> the engine's result, for streams between their first token and end
+        self._open_streams: dict[str, tuple[ChatRequest, Success]] = {}
         self._wall_clock = wall_clock
 
     def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
@@ -76,8 +82,15 @@ class Telemetry:
         self.stats.on_failover(left, to)
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
-        self.metrics.on_result(request, request_id, result)
-        self.stats.on_result(request, request_id, result)
+        if isinstance(result, Success) and result.stream is not None:
+            # A stream's outcome is known only at its end (on_stream_end): a cut after the
+            # first token must not be counted as a success.
+            self._open_streams[request_id] = (request, result)
+            while len(self._open_streams) > MAX_OPEN_STREAMS:
+                del self._open_streams[next(iter(self._open_streams))]
+        else:
+            self.metrics.on_result(request, request_id, result)
+            self.stats.on_result(request, request_id, result)
         received_at = self._wall_clock() - result.total_latency_s
         self.journeys.record_result(request, request_id, result, received_at)
         timing = _TIMING.get()
@@ -98,7 +111,12 @@ class Telemetry:
     def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
         """A relayed stream ended: count it, note it in the journey, and time it as upstream."""
         self.metrics.on_stream_end(deployment, report)
-        self.stats.on_stream_end(report.end)
+        opened = self._open_streams.pop(report.request_id, None)
+        if opened is not None:
+            request, result = opened
+            end, relay_s = report.end, report.relay_duration_s
+            self.metrics.on_result(request, report.request_id, result, end, relay_s)
+            self.stats.on_result(request, report.request_id, result, end, relay_s)
         self.journeys.record_stream_end(report)
         timing = _TIMING.get()
         if timing is not None and timing.upstream_s is not None:

@@ -27,6 +27,12 @@ class StreamEnd(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+PROVIDER_FAILURES: Final = frozenset(
+    {StreamEnd.INTERRUPTED, StreamEnd.STALLED, StreamEnd.UPSTREAM_ERROR}
+)
+"""Ends where the provider broke a stream it had started: as much a failure as a 5xx."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamReport:
     """One relayed stream, from commit to its end."""

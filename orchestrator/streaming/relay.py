@@ -31,15 +31,17 @@ from orchestrator.engine import Success
 from orchestrator.observability import JOURNEY_LOGGER
 from orchestrator.streaming.chunks import SSE_HEADERS, ChunkEncoder, error_event
 from orchestrator.streaming.events import TextDelta
-from orchestrator.streaming.observer import StreamEnd, StreamObserver, StreamReport
+from orchestrator.streaming.observer import (
+    PROVIDER_FAILURES,
+    StreamEnd,
+    StreamObserver,
+    StreamReport,
+)
 from orchestrator.streaming.reader import UpstreamStream
 from orchestrator.streaming.sse import SSEProtocolError
 
 log: Final = logging.getLogger(JOURNEY_LOGGER)
 
-_PROVIDER_FAILURES: Final = frozenset(
-    {StreamEnd.INTERRUPTED, StreamEnd.STALLED, StreamEnd.UPSTREAM_ERROR}
-)
 _FAILURE_MESSAGES: Final = MappingProxyType(
     {
         StreamEnd.INTERRUPTED: "the provider's stream ended without finishing the answer",
@@ -107,7 +109,7 @@ class StreamRelay:
         duration_s: float,
     ) -> None:
         deployment = success.deployment
-        failed = end in _PROVIDER_FAILURES
+        failed = end in PROVIDER_FAILURES
         if failed:
             # The provider broke a stream it had started: as much a failure as a 5xx.
             self.breakers.get(deployment.key).on_failure()

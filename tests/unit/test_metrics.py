@@ -245,24 +245,32 @@ def _stream_report(end: StreamEnd) -> StreamReport:
     return StreamReport("req_s", end, 3, 0, 1.5, None)
 
 
+def _telemetry() -> Telemetry:
+    return Telemetry(ObservabilityConfig(), wall_clock=lambda: 1_700_000_000.0)
+
+
 def test_a_stream_is_counted_when_it_ends_not_when_it_starts() -> None:
-    metrics = Metrics()
+    telemetry = _telemetry()
+    metrics = telemetry.metrics
     harness = EngineHarness(metrics)
     request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
-    metrics.on_result(request, "req_s", _stream_success(harness))
+    telemetry.on_result(request, "req_s", _stream_success(harness))
     labels = {"model": "gpt-4", "provider": "openai"}
     assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 0
-    metrics.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.COMPLETED))
+    telemetry.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.COMPLETED))
     assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 1
     assert sample(metrics, "orchestrator_request_duration_seconds_sum", model="gpt-4") == 1.7
 
 
 def test_a_stream_cut_after_the_first_token_is_not_counted_as_a_success() -> None:
-    metrics = Metrics()
+    telemetry = _telemetry()
+    metrics = telemetry.metrics
     harness = EngineHarness(metrics)
     request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
-    metrics.on_result(request, "req_s", _stream_success(harness))
-    metrics.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.INTERRUPTED))
+    telemetry.on_result(request, "req_s", _stream_success(harness))
+    telemetry.on_stream_end(
+        harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.INTERRUPTED)
+    )
     labels = {"model": "gpt-4", "provider": "openai"}
     assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 0
     assert (

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.config import ObservabilityConfig
+from orchestrator.engine import Success
 from orchestrator.stats import RecentOutcomes, Stats, latency_summary_ms, percentile
-from orchestrator.streaming.observer import StreamEnd
+from orchestrator.streaming.observer import StreamEnd, StreamReport
+from orchestrator.telemetry import Telemetry
+from shared.models import ChatMessage, ChatRequest
 from tests.unit.observer_support import ANTHROPIC, E400, E500, OK, OPENAI, R429, EngineHarness
 
 
@@ -82,11 +86,15 @@ def test_window_size_below_one_is_refused_with_the_value() -> None:
         Stats(window_size=0)
 
 
-async def test_a_stream_that_breaks_after_its_first_token_counts_as_failed() -> None:
-    stats = Stats(window_size=8)
-    await EngineHarness(stats).run()
-    await EngineHarness(stats).run()
-    stats.on_stream_end(StreamEnd.INTERRUPTED)
-    stats.on_stream_end(StreamEnd.COMPLETED)
-    requests = stats.to_json()["requests"]
+def test_a_stream_that_breaks_after_its_first_token_counts_as_failed() -> None:
+    telemetry = Telemetry(ObservabilityConfig(), wall_clock=lambda: 0.0)
+    harness = EngineHarness(telemetry)
+    deployment = harness.deployment(OPENAI)
+    request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
+    for request_id, end in (("req_cut", StreamEnd.INTERRUPTED), ("req_ok", StreamEnd.COMPLETED)):
+        # Any stream object will do: the counts read only that there is one.
+        opened = Success(None, deployment, (), 0.2, stream=object())  # type: ignore[arg-type]
+        telemetry.on_result(request, request_id, opened)
+        telemetry.on_stream_end(deployment, StreamReport(request_id, end, 3, 0, 1.0, None))
+    requests = telemetry.stats.to_json()["requests"]
     assert (requests["succeeded"], requests["failed"]) == (1, 1)
