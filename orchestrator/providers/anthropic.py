@@ -33,6 +33,7 @@ from orchestrator.providers.base import (
     Completion,
     MalformedResponse,
     UpstreamRequest,
+    common_headers,
     load_json_object,
     token_count,
 )
@@ -78,13 +79,8 @@ class AnthropicAdapter:
     def build_request(
         self, request: ChatRequest, deployment: Deployment, request_id: str, attempt_number: int
     ) -> UpstreamRequest:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream" if request.stream else "application/json",
-            "anthropic-version": ANTHROPIC_VERSION,
-            "X-Request-ID": request_id,
-            "X-Attempt-Number": str(attempt_number),
-        }
+        headers = common_headers(request, request_id, attempt_number)
+        headers["anthropic-version"] = ANTHROPIC_VERSION
         api_key = deployment.provider.api_key
         if api_key:
             headers["x-api-key"] = api_key

@@ -42,6 +42,16 @@ class Completion:
     upstream_id: str | None = None
 
 
+def common_headers(request: ChatRequest, request_id: str, attempt_number: int) -> dict[str, str]:
+    """What every wire format sends: JSON in, the answer's media type, and the trace ids."""
+    return {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if request.stream else "application/json",
+        "X-Request-ID": request_id,
+        "X-Attempt-Number": str(attempt_number),
+    }
+
+
 class MalformedResponse(Exception):
     """A 2xx body that is not the provider's success shape."""
 

@@ -20,6 +20,7 @@ from orchestrator.providers.base import (
     Completion,
     MalformedResponse,
     UpstreamRequest,
+    common_headers,
     load_json_object,
     token_count,
 )
@@ -49,12 +50,7 @@ class OpenAIAdapter:
     def build_request(
         self, request: ChatRequest, deployment: Deployment, request_id: str, attempt_number: int
     ) -> UpstreamRequest:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream" if request.stream else "application/json",
-            "X-Request-ID": request_id,
-            "X-Attempt-Number": str(attempt_number),
-        }
+        headers = common_headers(request, request_id, attempt_number)
         api_key = deployment.provider.api_key
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
