@@ -12,17 +12,13 @@ from orchestrator.config import (
     AppConfig,
     BreakerPolicy,
     DeadlinePolicy,
-    DeploymentConfig,
-    ProviderConfig,
-    RouteConfig,
-    ServerConfig,
 )
 from orchestrator.engine import Engine, Failure, Success
 from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
 from orchestrator.router import Deployment, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
-from tests.unit.observer_support import ScriptedUpstream
+from tests.unit.observer_support import ScriptedUpstream, config
 
 OK = Outcome(OutcomeKind.SUCCESS, 200, latency_s=0.01)
 E500 = Outcome(OutcomeKind.SERVER_ERROR, 500, latency_s=0.01, message="boom")
@@ -41,23 +37,12 @@ def _config(
     deadline_s: float = 30.0,
     breaker: BreakerPolicy | None = None,
 ) -> AppConfig:
-    providers = {
-        name: ProviderConfig(name, name, "http://127.0.0.1:9", ATTEMPT_TIMEOUT_S)
-        for name in ("openai", "anthropic")
-    }
-    route = RouteConfig(
-        "gpt-4",
-        (
-            DeploymentConfig("openai", "gpt-4", 8192, 4096),
-            DeploymentConfig("anthropic", "claude-3-5-sonnet", 200_000, 8192),
-        ),
-    )
-    return AppConfig(
-        server=ServerConfig(),
-        providers=providers,
-        routes={"gpt-4": route},
-        retry=retry or RetryPolicy(backoff=BackoffPolicy(base_s=1.0, multiplier=2.0, cap_s=8.0)),
-        breaker=breaker or BreakerPolicy(failure_threshold=5, open_duration_s=30.0),
+    """The shared two-deployment config (attempt timeout ATTEMPT_TIMEOUT_S), varied."""
+    base = config()
+    return dataclasses.replace(
+        base,
+        retry=retry or base.retry,
+        breaker=breaker or base.breaker,
         deadline=DeadlinePolicy(request_deadline_s=deadline_s),
     )
 
