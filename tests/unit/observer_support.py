@@ -35,11 +35,12 @@ R429 = Outcome(OutcomeKind.RATE_LIMITED, 429, latency_s=0.05, message="slow down
 E400 = Outcome(OutcomeKind.CLIENT_ERROR, 400, latency_s=0.02, message="bad param")
 POLICY = Outcome(OutcomeKind.CONTENT_POLICY, 400, latency_s=0.02, message="unsafe")
 BACKOFF_BASE_S = 1.0
+ATTEMPT_TIMEOUT_S = 1.0
 
 
 def config(failure_threshold: int = 5, open_duration_s: float = 30.0) -> AppConfig:
     providers = {
-        name: ProviderConfig(name, name, "http://127.0.0.1:9", 1.0)
+        name: ProviderConfig(name, name, "http://127.0.0.1:9", ATTEMPT_TIMEOUT_S)
         for name in ("openai", "anthropic")
     }
     route = RouteConfig(

@@ -18,7 +18,7 @@ from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
 from orchestrator.router import Deployment, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
-from tests.unit.observer_support import ScriptedUpstream, config
+from tests.unit.observer_support import ATTEMPT_TIMEOUT_S, ScriptedUpstream, config
 
 OK = Outcome(OutcomeKind.SUCCESS, 200, latency_s=0.01)
 E500 = Outcome(OutcomeKind.SERVER_ERROR, 500, latency_s=0.01, message="boom")
@@ -28,7 +28,6 @@ E400 = Outcome(OutcomeKind.CLIENT_ERROR, 400, latency_s=0.01, message="bad param
 POLICY = Outcome(OutcomeKind.CONTENT_POLICY, 400, latency_s=0.01, message="unsafe")
 TOO_LONG = Outcome(OutcomeKind.CONTEXT_LENGTH, 400, latency_s=0.01, message="prompt too long")
 
-ATTEMPT_TIMEOUT_S = 1.0
 
 
 def _config(
