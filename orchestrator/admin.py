@@ -25,11 +25,11 @@ from orchestrator.breaker import BreakerRegistry, BreakerState, CircuitBreaker
 from orchestrator.config import AdminConfig, AppConfig
 from orchestrator.observability import REQUEST_ID
 from orchestrator.openapi import openapi_document
+from orchestrator.responses import JSON_CONTENT_TYPE, error_response, json_response
 from orchestrator.router import Deployment, Router
 from orchestrator.telemetry import Telemetry
 from shared.models import openai_error_body
 
-_JSON: Final = "application/json"
 MODEL_OWNER: Final = "llm-orchestrator"
 
 
@@ -59,11 +59,7 @@ def add_admin_routes(app: web.Application, context: AdminContext) -> None:
     app.router.add_get("/openapi.json", api.openapi)
 
 
-def json_response(body: Mapping[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
-
-
-def error_response(
+def api_error(
     status: int,
     message: str,
     *,
@@ -73,11 +69,7 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> web.Response:
     body = openai_error_body(message, error_type, param, code)
-    body["request_id"] = REQUEST_ID.get()
-    response = json_response(body, status)
-    if headers:
-        response.headers.update(headers)
-    return response
+    return error_response(status, body, REQUEST_ID.get(), headers)
 
 
 def authorize(admin: AdminConfig, authorization: str | None) -> web.Response | None:
@@ -85,7 +77,7 @@ def authorize(admin: AdminConfig, authorization: str | None) -> web.Response | N
     if admin.token is None:
         if admin.allow_unauthenticated:
             return None
-        return error_response(
+        return api_error(
             403,
             "Admin actions are disabled: no admin token is configured. Set the variable "
             f"{admin.token_env or '(admin.token_env)'} and send it as a bearer token, or "
@@ -98,7 +90,7 @@ def authorize(admin: AdminConfig, authorization: str | None) -> web.Response | N
     if scheme.lower() != "bearer" or not secrets.compare_digest(
         given.strip().encode(), admin.token.encode()
     ):
-        return error_response(
+        return api_error(
             401,
             "Admin actions need the header 'Authorization: Bearer <admin token>'; it is "
             "missing or wrong.",
@@ -135,7 +127,7 @@ class _AdminApi:
     async def model(self, request: web.Request) -> web.Response:
         model = request.match_info["model"]
         if model not in self._context.config.routes:
-            return error_response(
+            return api_error(
                 404,
                 f"The model '{model}' does not exist or is not routed by this orchestrator.",
                 code="model_not_found",
@@ -179,7 +171,7 @@ class _AdminApi:
         deployment = self._deployments.get(key)
         if deployment is None:
             known = ", ".join(self._deployments)
-            return error_response(
+            return api_error(
                 404,
                 f"No deployment '{key}' is configured (configured: {known}).",
                 code="deployment_not_found",
@@ -193,7 +185,7 @@ class _AdminApi:
         request_id = request.match_info["request_id"]
         journey = self._context.telemetry.journeys.get(request_id)
         if journey is None:
-            return error_response(
+            return api_error(
                 404,
                 f"No recent request has the id '{request_id}': it is unknown, or older than "
                 f"the last {self._context.config.observability.journeys_max} requests kept.",
@@ -230,7 +222,7 @@ class _AdminApi:
         )
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.Response(body=self._openapi, content_type=_JSON)
+        return web.Response(body=self._openapi, content_type=JSON_CONTENT_TYPE)
 
 
 def _apply(breaker: CircuitBreaker, action: str) -> None:

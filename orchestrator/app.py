@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
-import orjson
 from aiohttp import web
 
 from orchestrator.admin import AdminContext, add_admin_routes
@@ -21,6 +20,7 @@ from orchestrator.breaker import BreakerRegistry
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
 from orchestrator.observability import ACCESS_LOGGER, JOURNEY_LOGGER, REQUEST_ID
+from orchestrator.responses import error_response, json_response
 from orchestrator.router import Router
 from orchestrator.streaming.attempt import StreamingUpstream
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
@@ -39,7 +39,6 @@ SUMMARY_KEY: Final = web.RequestKey("summary", tuple[str, str | None, int])
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 _SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
-_JSON: Final = "application/json"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -193,25 +192,6 @@ def _access(request: web.Request, status: int, started: float) -> None:
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary
         access_log.info("request", extra=fields)
-
-
-def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
-
-
-def error_response(
-    status: int,
-    body: dict[str, Any],
-    request_id: str,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    body["request_id"] = request_id
-    response = json_response(body, status)
-    # Our own retries already happened: a client SDK retrying on top multiplies the load.
-    response.headers["x-should-retry"] = "false"
-    if headers:
-        response.headers.update(headers)
-    return response
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
