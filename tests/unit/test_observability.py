@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from orchestrator.observability import LeanOrjsonFormatter
+from shared.jsonlog import LeanOrjsonFormatter
 
 SETTINGS: list[dict[str, Any]] = [
     # The orchestrator's own settings.
