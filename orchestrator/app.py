@@ -26,6 +26,7 @@ from orchestrator.streaming.attempt import StreamingUpstream
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
 from orchestrator.streaming.relay import STREAM_RELAY_KEY, StreamRelay
 from orchestrator.telemetry import Telemetry
+from orchestrator.upstream import provider_session
 from orchestrator.validation import ValidationError, validate_chat_request
 from shared.models import attempts_json, openai_error_body
 
@@ -91,14 +92,7 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
     """One pooled session per app: connections to providers are reused across requests."""
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30.0)
-    session = aiohttp.ClientSession(
-        connector=connector,
-        # Timeouts are ours (per attempt, inside the request deadline), not the session's.
-        timeout=aiohttp.ClientTimeout(total=None),
-        auto_decompress=True,
-        skip_auto_headers=("User-Agent",),
-    )
+    session = provider_session()
     app[SESSION_KEY] = session
     runtime = app[RUNTIME_KEY]
     config = app[CONFIG_KEY]

@@ -69,6 +69,18 @@ async def call_provider(
     return AttemptResult(dataclasses.replace(outcome, latency_s=latency_s))
 
 
+def provider_session() -> aiohttp.ClientSession:
+    """The pooled client session for provider calls: one per app, connections reused.
+
+    Timeouts are the engine's (per attempt, inside the request deadline), not the session's.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30.0),
+        timeout=aiohttp.ClientTimeout(total=None),
+        skip_auto_headers=("User-Agent",),
+    )
+
+
 def _failed(
     kind: OutcomeKind, started: float, clock: Callable[[], float], message: str
 ) -> AttemptResult:

@@ -19,6 +19,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
+from orchestrator.upstream import provider_session
 from shared.eventloop import new_event_loop
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
@@ -50,14 +51,9 @@ def create_app(config: ProxyConfig) -> web.Application:
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
-    # Same pool settings as the orchestrator's, so the comparison is about the work done
-    # per request, not about connection handling.
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30.0)
-    session = aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
-        skip_auto_headers=("User-Agent",),
-    )
+    # The orchestrator's own session, so the comparison is about the work done per request,
+    # not about connection handling.
+    session = provider_session()
     app[SESSION_KEY] = session
     yield
     await session.close()
