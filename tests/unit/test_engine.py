@@ -29,7 +29,6 @@ POLICY = Outcome(OutcomeKind.CONTENT_POLICY, 400, latency_s=0.01, message="unsaf
 TOO_LONG = Outcome(OutcomeKind.CONTEXT_LENGTH, 400, latency_s=0.01, message="prompt too long")
 
 
-
 def _config(
     *,
     retry: RetryPolicy | None = None,
