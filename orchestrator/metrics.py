@@ -1,9 +1,18 @@
 """Prometheus metrics, in one :class:`CollectorRegistry` per app (never the global one).
 
 :class:`Metrics` is an engine observer: it reads the same :class:`Outcome` values as the
-breaker and the logs. It runs on every attempt of every request, so the label children of
-each deployment are bound once and cached; a request costs a few dictionary look-ups and
-counter increments, never a ``labels()`` call with fresh strings.
+breaker and the logs. It runs on every attempt of every request, so it does not record into
+prometheus_client's ``Counter`` and ``Histogram``: each of their operations takes a mutex
+and costs thousands of instructions. Every series is instead a small slot object holding
+plain numbers (:class:`CounterSeries`, :class:`HistogramSeries`), bound once per deployment
+or label set and cached; a counter is one addition, a histogram observation a ``bisect``
+into the bucket bounds and two additions. :class:`SeriesCollector` turns them into metric
+families at scrape time, with the names, help, labels, buckets and ``_created`` samples that
+prometheus_client's own metrics would expose.
+
+No locks: the app is single-threaded asyncio. Every update runs on the event loop's thread
+with no ``await`` inside it, and the scrape (``GET /metrics``) runs on that same thread, so
+an update is never interleaved with another one or with a scrape.
 
 Breaker state is not pushed on every change but read at scrape time by a collector: the
 OPEN -> HALF_OPEN change happens lazily, when the state is read, so a pushed gauge would go
@@ -12,13 +21,25 @@ on saying "open" long after the cool-down ended.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+import time
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import metrics as prometheus_metrics
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.engine import EngineResult, Success
@@ -79,8 +100,156 @@ def outcome_label(result: EngineResult, stream_end: StreamEnd | None = None) -> 
     return result.code if result.code in KNOWN_FAILURE_CODES else PROVIDER_REJECTED
 
 
+def _created_series_enabled() -> bool:
+    """Whether counters and histograms expose ``_created`` samples, as prometheus_client's
+    own metrics decide it at each scrape (``PROMETHEUS_DISABLE_CREATED_SERIES``,
+    ``disable_created_metrics()``)."""
+    return bool(getattr(prometheus_metrics, "_use_created", True))
+
+
+# --- series: plain numbers, updated on the hot path -------------------------------------------
+
+
+class CounterSeries:
+    """One counter series (one label set): a plain number, and when it was bound."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value: float = 0
+        self.created = time.time()
+
+
+class HistogramSeries:
+    """One histogram series: a count per bucket (not cumulative; the last bucket is +Inf),
+    the sum of the observations, and when it was bound."""
+
+    __slots__ = ("bounds", "counts", "created", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * len(bounds)
+        self.sum = 0.0
+        self.created = time.time()
+
+    def observe(self, amount: float) -> None:
+        # The first bucket whose upper bound is >= amount, as prometheus_client picks it.
+        self.counts[bisect_left(self.bounds, amount)] += 1
+        self.sum += amount
+
+
+class GaugeSeries:
+    """An unlabelled gauge: one plain number."""
+
+    __slots__ = ("documentation", "name", "value")
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value: float = 0
+
+    def inc(self, amount: float = 1) -> None:
+        self.value += amount
+
+    def dec(self, amount: float = 1) -> None:
+        self.value -= amount
+
+    def describe(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation)
+
+    def collect(self, created: bool) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, value=self.value)
+
+
+# --- families: a name, its help and labels, and the series bound so far ---------------------
+
+
+class CounterFamily:
+    """A labelled counter. Series are exposed in the order they were first bound."""
+
+    __slots__ = ("documentation", "labelnames", "name", "series")
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self.series: dict[tuple[str, ...], CounterSeries] = {}
+
+    def labels(self, *values: str) -> CounterSeries:
+        series = self.series.get(values)
+        if series is None:
+            series = self.series[values] = CounterSeries()
+        return series
+
+    def describe(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self, created: bool) -> CounterMetricFamily:
+        family = self.describe()
+        for values, series in self.series.items():
+            family.add_metric(values, series.value, series.created if created else None)
+        return family
+
+
+class HistogramFamily:
+    """A histogram (labelled or not) with fixed bucket bounds; +Inf is added as the last."""
+
+    __slots__ = ("bounds", "documentation", "labelnames", "les", "name", "series")
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: Sequence[str], buckets: Sequence[float]
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self.bounds = (*(float(b) for b in buckets), math.inf)
+        # The ``le`` label values exactly as prometheus_client writes them (1.0, +Inf).
+        self.les = tuple(floatToGoString(b) for b in self.bounds)  # type: ignore[no-untyped-call]
+        self.series: dict[tuple[str, ...], HistogramSeries] = {}
+
+    def labels(self, *values: str) -> HistogramSeries:
+        series = self.series.get(values)
+        if series is None:
+            series = self.series[values] = HistogramSeries(self.bounds)
+        return series
+
+    def describe(self) -> HistogramMetricFamily:
+        return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def collect(self, created: bool) -> HistogramMetricFamily:
+        family = self.describe()
+        created_name = f"{self.name}_created"
+        for values, series in self.series.items():
+            buckets = list(zip(self.les, accumulate(series.counts), strict=True))
+            family.add_metric(values, buckets, series.sum)
+            if created:
+                labels = dict(zip(self.labelnames, values, strict=True))
+                family.samples.append(Sample(created_name, labels, series.created))
+        return family
+
+
+Family = CounterFamily | HistogramFamily | GaugeSeries
+
+
+class SeriesCollector(Collector):
+    """Builds the metric families from the plain series at scrape time, in a fixed order."""
+
+    def __init__(self, families: Sequence[Family]) -> None:
+        self._families = tuple(families)
+
+    def describe(self) -> Iterator[Metric]:
+        """The names, so the registry refuses a second collector with the same ones."""
+        for family in self._families:
+            yield family.describe()
+
+    def collect(self) -> Iterator[Metric]:
+        created = _created_series_enabled()
+        for family in self._families:
+            yield family.collect(created)
+
+
 class _DeploymentSeries:
-    """One deployment's label children, bound once (``labels()`` is the costly part)."""
+    """One deployment's series, bound once so an attempt costs a look-up and additions."""
 
     __slots__ = ("attempts", "latency")
 
@@ -122,90 +291,97 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        registry = self.registry
-        self.requests = Counter(
+        self.requests = CounterFamily(
             "orchestrator_requests",
             "Requests that reached the engine, by public model, answering provider and outcome.",
             ["model", "provider", "outcome"],
-            registry=registry,
         )
-        self.request_duration = Histogram(
+        self.request_duration = HistogramFamily(
             "orchestrator_request_duration_seconds",
             "Time the engine spent on a request: every attempt and every wait.",
             ["model"],
-            buckets=UPSTREAM_LATENCY_BUCKETS_S,
-            registry=registry,
+            UPSTREAM_LATENCY_BUCKETS_S,
         )
-        self.upstream_attempts = Counter(
+        self.upstream_attempts = CounterFamily(
             "orchestrator_upstream_attempts",
             "Upstream attempts per deployment, by outcome.",
             ["provider", "model", "outcome"],
-            registry=registry,
         )
-        self.upstream_latency = Histogram(
+        self.upstream_latency = HistogramFamily(
             "orchestrator_upstream_latency_seconds",
             "Latency of each upstream attempt, per deployment.",
             ["provider", "model"],
-            buckets=UPSTREAM_LATENCY_BUCKETS_S,
-            registry=registry,
+            UPSTREAM_LATENCY_BUCKETS_S,
         )
-        self.retries = Counter(
+        self.retries = CounterFamily(
             "orchestrator_retries",
             "Waits before another attempt: retry_same (same deployment) or next_round.",
             ["reason"],
-            registry=registry,
         )
-        self.backoff = Counter(
+        self.backoff = CounterFamily(
             "orchestrator_backoff_seconds",
             "Time spent waiting between attempts (backoff and honoured Retry-After).",
             ["reason"],
-            registry=registry,
         )
-        self.failovers = Counter(
+        self.failovers = CounterFamily(
             "orchestrator_failovers",
             "Moves from one deployment to the next within a request.",
             ["from_deployment", "to_deployment"],
-            registry=registry,
         )
-        self.overhead = Histogram(
+        overhead = HistogramFamily(
             "orchestrator_overhead_seconds",
             "The orchestrator's own time per request: total minus provider calls and waits.",
-            buckets=OVERHEAD_BUCKETS_S,
-            registry=registry,
+            [],
+            OVERHEAD_BUCKETS_S,
         )
-        self.breaker_transitions = Counter(
+        self.overhead = overhead.labels()
+        self.breaker_transitions = CounterFamily(
             "orchestrator_breaker_transitions",
             "Circuit breaker state changes per deployment, by the state entered.",
             ["deployment", "to"],
-            registry=registry,
         )
-        self.validation_rejections = Counter(
+        self.validation_rejections = CounterFamily(
             "orchestrator_validation_rejections",
             "Requests rejected before any upstream call, by the field at fault.",
             ["param"],
-            registry=registry,
         )
-        self.stream_ends = Counter(
+        self.stream_ends = CounterFamily(
             "orchestrator_stream_ends",
             "Relayed streams by how they ended (completed, stream_interrupted, ...).",
             ["provider", "model", "end"],
-            registry=registry,
         )
-        self.stream_malformed_events = Counter(
+        self.stream_malformed_events = CounterFamily(
             "orchestrator_stream_malformed_events",
             "Upstream stream events that could not be parsed and were skipped.",
             ["provider", "model"],
-            registry=registry,
         )
-        self.in_flight = Gauge(
+        self.in_flight = GaugeSeries(
             "orchestrator_requests_in_flight",
             "Chat completion requests being served right now.",
-            registry=registry,
+        )
+        self.registry.register(
+            SeriesCollector(
+                (
+                    self.requests,
+                    self.request_duration,
+                    self.upstream_attempts,
+                    self.upstream_latency,
+                    self.retries,
+                    self.backoff,
+                    self.failovers,
+                    overhead,
+                    self.breaker_transitions,
+                    self.validation_rejections,
+                    self.stream_ends,
+                    self.stream_malformed_events,
+                    self.in_flight,
+                )
+            )
         )
         self._series: dict[str, _DeploymentSeries] = {}
-        self._request_children: dict[tuple[str, str, str], Counter] = {}
-        self._duration_children: dict[str, Histogram] = {}
-        self._failover_children: dict[tuple[str, str], Counter] = {}
+        # The requests family's own series, keyed by (model, provider, outcome).
+        self._request_counts = self.requests.series
+        self._durations: dict[str, HistogramSeries] = {}
         self._retries_by_reason = {
             reason: (self.retries.labels(reason), self.backoff.labels(reason))
             for reason in ("retry_same", "next_round")
@@ -222,7 +398,7 @@ class Metrics:
 
     def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
         series = self._series.get(deployment.key) or self._bind(deployment)
-        series.attempts[outcome.kind].inc()
+        series.attempts[outcome.kind].value += 1
         series.latency.observe(outcome.latency_s)
 
     def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
@@ -231,15 +407,11 @@ class Metrics:
             pair = (self.retries.labels(reason), self.backoff.labels(reason))
             self._retries_by_reason[reason] = pair
         count, seconds = pair
-        count.inc()
-        seconds.inc(wait_s)
+        count.value += 1
+        seconds.value += wait_s
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
-        pair = (left.key, to.key)
-        child = self._failover_children.get(pair)
-        if child is None:
-            child = self._failover_children[pair] = self.failovers.labels(*pair)
-        child.inc()
+        self.failovers.labels(left.key, to.key).value += 1
 
     def on_result(
         self,
@@ -258,31 +430,29 @@ class Metrics:
         # provider is configured and the outcome is one of a fixed set.
         model = request.model
         key = (model, provider, outcome_label(result, stream_end))
-        child = self._request_children.get(key)
-        if child is None:
-            child = self._request_children[key] = self.requests.labels(*key)
-        child.inc()
-        duration = self._duration_children.get(model)
+        count = self._request_counts.get(key) or self.requests.labels(*key)
+        count.value += 1
+        duration = self._durations.get(model)
         if duration is None:
-            duration = self._duration_children[model] = self.request_duration.labels(model)
+            duration = self._durations[model] = self.request_duration.labels(model)
         duration.observe(result.total_latency_s + relay_s)
 
     # --- the app's other hooks ---------------------------------------------------------------
 
     def on_transition(self, name: str, old: BreakerState, new: BreakerState) -> None:
-        self.breaker_transitions.labels(name, new.value).inc()
+        self.breaker_transitions.labels(name, new.value).value += 1
 
     def on_rejection(self, param: str | None) -> None:
-        self.validation_rejections.labels(param_label(param)).inc()
+        self.validation_rejections.labels(param_label(param)).value += 1
 
     # --- StreamObserver (streams are rarer than attempts: plain labels() is fine here) ----------
 
     def on_malformed_event(self, deployment: Deployment, reason: str) -> None:
-        self.stream_malformed_events.labels(deployment.provider.name, deployment.model).inc()
+        self.stream_malformed_events.labels(deployment.provider.name, deployment.model).value += 1
 
     def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
         end = report.end.value
-        self.stream_ends.labels(deployment.provider.name, deployment.model, end).inc()
+        self.stream_ends.labels(deployment.provider.name, deployment.model, end).value += 1
 
     def _bind(self, deployment: Deployment) -> _DeploymentSeries:
         series = _DeploymentSeries(self, deployment)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    enable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.config import ObservabilityConfig
 from orchestrator.engine import Failure, Success
-from orchestrator.metrics import Metrics, param_label
+from orchestrator.metrics import UPSTREAM_LATENCY_BUCKETS_S, Metrics, param_label
+from orchestrator.policy import Action, Decision, OutcomeKind
 from orchestrator.streaming.observer import StreamEnd, StreamReport
 from orchestrator.telemetry import Telemetry
 from shared.models import ChatMessage, ChatRequest
@@ -276,3 +290,149 @@ def test_a_stream_cut_after_the_first_token_is_not_counted_as_a_success() -> Non
     assert (
         sample(metrics, "orchestrator_requests_total", outcome="stream_interrupted", **labels) == 1
     )
+
+
+# --- the exposition of the plain-number series -------------------------------------------------
+
+
+def families(registry: CollectorRegistry) -> dict[str, Metric]:
+    return {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
+
+
+def samples(family: Metric) -> list[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) in exposition order; ``_created`` values are timestamps."""
+    return [
+        (s.name, s.labels, -1.0 if s.name.endswith("_created") else s.value) for s in family.samples
+    ]
+
+
+def buckets(family: Metric, **labels: str) -> dict[str, float]:
+    return {
+        s.labels["le"]: s.value
+        for s in family.samples
+        if s.name.endswith("_bucket") and labels.items() <= s.labels.items()
+    }
+
+
+DECISION = Decision(Action.RETURN)  # what the metrics never read
+
+# On a bound (0.005, 60.0), just past one, below the first, past the last, and at zero.
+LATENCIES_S = (0.005, 0.0051, 0.001, 0.25, 0.2500001, 59.9, 60.0, 61.0, 0.0, 1e9)
+
+
+def test_histograms_and_counters_expose_what_prometheus_client_itself_would() -> None:
+    metrics = Metrics()
+    deployment = EngineHarness(metrics).deployment(OPENAI)
+    reference = CollectorRegistry()
+    latency = Histogram(
+        "orchestrator_upstream_latency_seconds",
+        "Latency of each upstream attempt, per deployment.",
+        ["provider", "model"],
+        buckets=UPSTREAM_LATENCY_BUCKETS_S,
+        registry=reference,
+    )
+    attempts = Counter(
+        "orchestrator_upstream_attempts",
+        "Upstream attempts per deployment, by outcome.",
+        ["provider", "model", "outcome"],
+        registry=reference,
+    )
+    for kind in OutcomeKind:  # Metrics binds every outcome of a deployment at once
+        attempts.labels("openai", "gpt-4", kind.value)
+    for latency_s in LATENCIES_S:
+        metrics.on_attempt(deployment, dataclasses.replace(OK, latency_s=latency_s), DECISION)
+        latency.labels("openai", "gpt-4").observe(latency_s)
+        attempts.labels("openai", "gpt-4", "success").inc()
+    ours, theirs = families(metrics.registry), families(reference)
+    for family in ("orchestrator_upstream_latency_seconds", "orchestrator_upstream_attempts"):
+        for name in (family, f"{family}_created"):
+            assert samples(ours[name]) == samples(theirs[name])
+            assert ours[name].documentation == theirs[name].documentation
+            assert ours[name].type == theirs[name].type
+
+
+async def test_a_known_sequence_gives_known_counts_sums_and_cumulative_buckets() -> None:
+    before = time.time()
+    metrics = Metrics()
+    # 500 (0.1 s), backoff 0.5 s, then 200 (0.25 s) from the same deployment.
+    await EngineHarness(metrics, {OPENAI: [E500, OK]}).run()
+    after = time.time()
+    parsed = families(metrics.registry)
+
+    latency = parsed["orchestrator_upstream_latency_seconds"]
+    openai = {"provider": "openai", "model": "gpt-4"}
+    assert buckets(latency, **openai) == {
+        "0.005": 0, "0.01": 0, "0.025": 0, "0.05": 0, "0.1": 1, "0.25": 2, "0.5": 2,
+        "1.0": 2, "2.5": 2, "5.0": 2, "10.0": 2, "30.0": 2, "60.0": 2, "+Inf": 2,
+    }  # fmt: skip
+    assert sample(metrics, "orchestrator_upstream_latency_seconds_count", **openai) == 2
+    assert sample(metrics, "orchestrator_upstream_latency_seconds_sum", **openai) == 0.35
+
+    duration = parsed["orchestrator_request_duration_seconds"]
+    assert buckets(duration, model="gpt-4")["0.5"] == 0
+    assert buckets(duration, model="gpt-4")["1.0"] == 1
+    duration_s = sample(metrics, "orchestrator_request_duration_seconds_sum", model="gpt-4")
+    assert duration_s == pytest.approx(0.85)  # a difference of fake clock readings
+
+    attempts = {
+        s.labels["outcome"]: s.value
+        for s in parsed["orchestrator_upstream_attempts"].samples
+        if s.name == "orchestrator_upstream_attempts_total"
+    }
+    assert attempts == {kind.value: 0 for kind in OutcomeKind} | {
+        "server_error": 1,
+        "success": 1,
+    }
+    assert sample(metrics, "orchestrator_retries_total", reason="next_round") == 0
+    assert sample(metrics, "orchestrator_backoff_seconds_total", reason="retry_same") == 0.5
+
+    # Every counter and histogram series says when it was bound; the gauge does not.
+    created = [s for f in parsed.values() for s in f.samples if s.name.endswith("_created")]
+    # attempts (every outcome), latency, requests, duration, retries and backoff (both
+    # reasons, bound up front), overhead (unlabelled, bound up front)
+    assert len(created) == len(OutcomeKind) + 1 + 1 + 1 + 2 + 2 + 1
+    assert all(before <= s.value <= after for s in created)
+    assert "orchestrator_requests_in_flight_created" not in {s.name for s in created}
+
+
+def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None:
+    exposition = Metrics().exposition().decode()
+    # The text format puts the ``_created`` samples of a family in a gauge family of their own.
+    names = [
+        f.name
+        for f in text_string_to_metric_families(exposition)
+        if not f.name.endswith("_created")
+    ]
+    assert names == [
+        "orchestrator_requests",
+        "orchestrator_request_duration_seconds",
+        "orchestrator_upstream_attempts",
+        "orchestrator_upstream_latency_seconds",
+        "orchestrator_retries",
+        "orchestrator_backoff_seconds",
+        "orchestrator_failovers",
+        "orchestrator_overhead_seconds",
+        "orchestrator_breaker_transitions",
+        "orchestrator_validation_rejections",
+        "orchestrator_stream_ends",
+        "orchestrator_stream_malformed_events",
+        "orchestrator_requests_in_flight",
+    ]
+
+
+def test_created_samples_follow_prometheus_clients_switch() -> None:
+    metrics = Metrics()
+    metrics.on_rejection("model")
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        exposition = metrics.exposition().decode()
+    finally:
+        enable_created_metrics()  # type: ignore[no-untyped-call]
+    assert "_created" not in exposition
+    assert "orchestrator_validation_rejections_created" in metrics.exposition().decode()
+
+
+def test_the_registry_refuses_a_second_metric_with_a_taken_name() -> None:
+    metrics = Metrics()
+    with pytest.raises(ValueError, match="orchestrator_requests"):
+        Counter("orchestrator_requests", "again", registry=metrics.registry)
