@@ -20,6 +20,7 @@ from orchestrator.breaker import BreakerRegistry
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
 from orchestrator.observability import ACCESS_LOGGER, JOURNEY_LOGGER, REQUEST_ID
+from orchestrator.provider_pool import ProviderPool
 from orchestrator.responses import error_response, json_response
 from orchestrator.router import Router
 from orchestrator.streaming.attempt import StreamingUpstream
@@ -28,6 +29,7 @@ from orchestrator.streaming.relay import STREAM_RELAY_KEY, StreamRelay
 from orchestrator.telemetry import Telemetry
 from orchestrator.upstream import provider_session
 from orchestrator.validation import ValidationError, validate_chat_request
+from shared.jsonlog import log_fields
 from shared.models import attempts_json, openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
@@ -59,6 +61,7 @@ RUNTIME_KEY: Final = web.AppKey("runtime", Runtime)
 BREAKERS_KEY: Final = web.AppKey("breakers", BreakerRegistry)
 ROUTER_KEY: Final = web.AppKey("router", Router)
 SESSION_KEY: Final = web.AppKey("session", aiohttp.ClientSession)
+POOL_KEY: Final = web.AppKey("provider_pool", ProviderPool)
 ENGINE_KEY: Final = web.AppKey("engine", Engine)
 TELEMETRY_KEY: Final = web.AppKey("telemetry", Telemetry)
 
@@ -91,16 +94,18 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
-    """One pooled session per app: connections to providers are reused across requests."""
+    """One connection pool and one aiohttp session (streams) per app, reused across requests."""
     session = provider_session()
-    app[SESSION_KEY] = session
     runtime = app[RUNTIME_KEY]
+    pool = ProviderPool(runtime.clock)
+    app[SESSION_KEY] = session
+    app[POOL_KEY] = pool
     config = app[CONFIG_KEY]
     stream_observer = app.get(STREAM_OBSERVER_KEY) or NullStreamObserver()
     app[STREAM_RELAY_KEY] = StreamRelay(
         app[BREAKERS_KEY], stream_observer, runtime.clock, runtime.wall_clock
     )
-    plain = HttpUpstream(session, runtime.clock)
+    plain = HttpUpstream(pool, runtime.clock)
     app[ENGINE_KEY] = Engine(
         router=app[ROUTER_KEY],
         breakers=app[BREAKERS_KEY],
@@ -113,6 +118,7 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
         observer=app[TELEMETRY_KEY],
     )
     yield
+    await pool.close()
     await session.close()
 
 
@@ -132,7 +138,7 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
     try:
         response = await _guarded(request, handler, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
-        _access(request, response.status, started)
+        _access(request, response.status, started, request_id)
         return response
     finally:
         REQUEST_ID.reset(token)
@@ -170,12 +176,13 @@ def _http_error_type(status: int) -> str:
     return "invalid_request_error" if status < 500 else "server_error"
 
 
-def _access(request: web.Request, status: int, started: float) -> None:
+def _access(request: web.Request, status: int, started: float, request_id: str) -> None:
     # Health probes every few seconds would drown the requests that matter.
     if request.path.startswith("/health") and status == 200:
         return
     if access_log.isEnabledFor(logging.INFO):
         fields: dict[str, object] = {
+            "request_id": request_id,
             "event": "access",
             "method": request.method,
             "path": request.path,
@@ -185,7 +192,7 @@ def _access(request: web.Request, status: int, started: float) -> None:
         summary = request.get(SUMMARY_KEY)
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary
-        access_log.info("request", extra=fields)
+        log_fields(access_log, "request", fields)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

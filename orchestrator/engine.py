@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import aiohttp
-
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
 from orchestrator.config import DeadlinePolicy
 from orchestrator.observability import JOURNEY_LOGGER
@@ -33,6 +31,7 @@ from orchestrator.policy import (
     decide,
     full_jitter_backoff_s,
 )
+from orchestrator.provider_pool import ProviderPool
 from orchestrator.providers.base import Completion, ProviderAdapter, adapter_for
 from orchestrator.router import Deployment, RoutePlan, Router
 from orchestrator.upstream import AttemptResult, call_provider
@@ -85,10 +84,10 @@ class NullObserver:
 
 
 class HttpUpstream:
-    """The real upstream: the app's one client session and the deployment's wire adapter."""
+    """The real upstream: the app's connection pool and the deployment's wire adapter."""
 
-    def __init__(self, session: aiohttp.ClientSession, clock: Callable[[], float]) -> None:
-        self._session = session
+    def __init__(self, pool: ProviderPool, clock: Callable[[], float]) -> None:
+        self._pool = pool
         self._clock = clock
         self._adapters: dict[str, ProviderAdapter] = {}
 
@@ -102,7 +101,7 @@ class HttpUpstream:
     ) -> AttemptResult:
         adapter = self._adapter(deployment.provider.wire_format)
         upstream_request = adapter.build_request(request, deployment, request_id, attempt_number)
-        return await call_provider(self._session, adapter, upstream_request, timeout_s, self._clock)
+        return await call_provider(self._pool, adapter, upstream_request, timeout_s, self._clock)
 
     def _adapter(self, wire_format: str) -> ProviderAdapter:
         # adapter_for imports the adapter module on each call: once per format is enough.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from orchestrator.policy import Outcome, OutcomeKind
+from orchestrator.provider_pool import ProviderPool
 from orchestrator.providers.base import (
     Completion,
     MalformedResponse,
@@ -36,7 +37,7 @@ class AttemptResult:
 
 
 async def call_provider(
-    session: aiohttp.ClientSession,
+    pool: ProviderPool,
     adapter: ProviderAdapter,
     request: UpstreamRequest,
     timeout_s: float,
@@ -46,31 +47,27 @@ async def call_provider(
     started = clock()
     try:
         async with asyncio.timeout(timeout_s):
-            async with session.post(
-                request.url, data=request.body, headers=request.headers
-            ) as response:
-                body = await response.read()
-                status = response.status
-                headers = response.headers
+            answer = await pool.post(request.url, request.headers, request.body)
     except TimeoutError:
         return _failed(OutcomeKind.TIMEOUT, started, clock, f"no answer within {timeout_s:.3g} s")
-    except (aiohttp.ClientError, OSError) as exc:
+    except OSError as exc:  # ProviderConnectionError included
         return _failed(OutcomeKind.CONNECTION_ERROR, started, clock, _describe(exc))
     latency_s = clock() - started
+    status = answer.status
     if 200 <= status < 300:
         try:
-            completion = adapter.parse_success(body)
+            completion = adapter.parse_success(answer.body)
         except MalformedResponse as exc:
             return AttemptResult(
                 Outcome(OutcomeKind.MALFORMED_RESPONSE, status, latency_s, message=str(exc))
             )
         return AttemptResult(Outcome(OutcomeKind.SUCCESS, status, latency_s), completion)
-    outcome = adapter.classify_error(status, headers, body)
+    outcome = adapter.classify_error(status, answer.headers, answer.body)
     return AttemptResult(dataclasses.replace(outcome, latency_s=latency_s))
 
 
 def provider_session() -> aiohttp.ClientSession:
-    """The pooled client session for provider calls: one per app, connections reused.
+    """The pooled aiohttp session for streamed provider calls: one per app, connections reused.
 
     Timeouts are the engine's (per attempt, inside the request deadline), not the session's.
     """
