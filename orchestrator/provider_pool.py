@@ -168,16 +168,24 @@ class ProviderPool:
     _targets: dict[str, _Target] = field(default_factory=dict)
     _closed: bool = False
 
-    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> ProviderAnswer:
-        """POST ``body`` to ``url``; the whole answer, whatever its status."""
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeout_s: float
+    ) -> ProviderAnswer:
+        """POST ``body`` to ``url``; the whole answer, whatever its status.
+
+        :class:`TimeoutError` when no complete answer came within ``timeout_s`` (connecting
+        included); the connection is then dropped.
+        """
         target = self._targets.get(url) or self._target(url)
         request = _frame(target, headers, body)
-        connection = await self._acquire(target.origin)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        connection = await self._acquire(target.origin, deadline)
         try:
-            answer = await self._exchange(connection, request)
+            answer = await self._exchange(connection, request, deadline)
         except _StaleConnection:
-            connection = await self._connect(target.origin)
-            answer = await self._exchange(connection, request)
+            connection = await self._connect(target.origin, deadline)
+            answer = await self._exchange(connection, request, deadline)
         self._release(target.origin, connection)
         return answer
 
@@ -191,16 +199,23 @@ class ProviderPool:
     def idle_connections(self) -> int:
         return sum(len(connections) for connections in self._idle.values())
 
-    async def _exchange(self, connection: _Connection, request: bytes) -> ProviderAnswer:
-        waiter: asyncio.Future[ProviderAnswer] = asyncio.get_running_loop().create_future()
+    async def _exchange(
+        self, connection: _Connection, request: bytes, deadline: float
+    ) -> ProviderAnswer:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[ProviderAnswer] = loop.create_future()
+        # One timer handle, not asyncio.timeout's context manager: this runs on every call.
+        timer = loop.call_at(deadline, _expire, waiter)
         try:
             connection.send(request, waiter)
             return await waiter
         except BaseException:
             connection.abort()  # whatever is still on the wire belongs to nobody now
             raise
+        finally:
+            timer.cancel()
 
-    async def _acquire(self, origin: tuple[str, str, int]) -> _Connection:
+    async def _acquire(self, origin: tuple[str, str, int], deadline: float) -> _Connection:
         idle = self._idle.get(origin)
         now = self.clock()
         while idle:
@@ -212,9 +227,9 @@ class ProviderPool:
                 continue
             connection.reused = True
             return connection
-        return await self._connect(origin)
+        return await self._connect(origin, deadline)
 
-    async def _connect(self, origin: tuple[str, str, int]) -> _Connection:
+    async def _connect(self, origin: tuple[str, str, int], deadline: float) -> _Connection:
         if self._closed:
             raise ProviderConnectionError("the provider pool is closed")
         scheme, host, port = origin
@@ -222,13 +237,16 @@ class ProviderPool:
         loop = asyncio.get_running_loop()
         max_bytes = self.max_response_bytes
         try:
-            _, connection = await loop.create_connection(
-                lambda: _Connection(max_bytes),
-                host,
-                port,
-                ssl=tls,
-                server_hostname=host if tls is not None else None,
-            )
+            async with asyncio.timeout_at(deadline):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(max_bytes),
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
+                )
+        except TimeoutError:
+            raise  # an OSError too, but the caller's deadline, not the provider's refusal
         except OSError as exc:
             raise ProviderConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
         return connection
@@ -260,6 +278,11 @@ class ProviderPool:
         )
         self._targets[url] = target
         return target
+
+
+def _expire(waiter: asyncio.Future[ProviderAnswer]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _frame(target: _Target, headers: Mapping[str, str], body: bytes) -> bytes:

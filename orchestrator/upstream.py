@@ -7,7 +7,6 @@ cancellation, which must propagate so a caller that went away stops the work.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +45,7 @@ async def call_provider(
     """POST ``request``; give up after ``timeout_s``; classify whatever came back."""
     started = clock()
     try:
-        async with asyncio.timeout(timeout_s):
-            answer = await pool.post(request.url, request.headers, request.body)
+        answer = await pool.post(request.url, request.headers, request.body, timeout_s)
     except TimeoutError:
         return _failed(OutcomeKind.TIMEOUT, started, clock, f"no answer within {timeout_s:.3g} s")
     except OSError as exc:  # ProviderConnectionError included

@@ -21,6 +21,7 @@ from tests.unit.fakes import FakeClock
 
 OK_BODY = b'{"ok":true}'
 HEADERS = {"Content-Type": "application/json", "X-Request-ID": "req_1"}
+TIMEOUT_S = 10.0  # generous: only the timeout test waits for a timer
 
 # What the server does with a request: write bytes back, or None to close without a word.
 Reply = Callable[[bytes, int], Awaitable[bytes | None]]
@@ -112,7 +113,9 @@ async def test_a_request_is_framed_with_host_length_and_the_given_headers(
     pool: ProviderPool,
 ) -> None:
     async with serving(always_ok) as (server, port):
-        got = await pool.post(f"http://127.0.0.1:{port}/v1/chat?x=1", HEADERS, b'{"a":1}')
+        got = await pool.post(
+            f"http://127.0.0.1:{port}/v1/chat?x=1", HEADERS, b'{"a":1}', TIMEOUT_S
+        )
     assert (got.status, got.body) == (200, OK_BODY)
     request = server.requests[0][1]
     assert request.startswith(b"POST /v1/chat?x=1 HTTP/1.1\r\n")
@@ -129,7 +132,7 @@ async def test_answer_headers_are_case_insensitive_and_every_status_is_returned(
         return answer(429, b'{"error":{}}', "retry-after: 7\r\nX-Two: a\r\nx-two: b\r\n")
 
     async with serving(rate_limited) as (_, port):
-        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     assert got.status == 429
     assert got.headers["Retry-After"] == "7"
     assert got.headers.getall("X-Two") == ["a", "b"]
@@ -143,14 +146,14 @@ async def test_a_chunked_answer_is_reassembled(pool: ProviderPool) -> None:
         )
 
     async with serving(chunked) as (_, port):
-        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     assert got.body == OK_BODY
 
 
 async def test_connections_are_kept_alive_and_reused(pool: ProviderPool) -> None:
     async with serving(always_ok) as (server, port):
         for _ in range(3):
-            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
         assert server.connections == 1
         assert pool.idle_connections() == 1
 
@@ -170,7 +173,7 @@ async def test_concurrent_requests_each_get_their_own_connection(pool: ProviderP
     async with serving(wait_for_both) as (server, port):
         url = f"http://127.0.0.1:{port}/"
         first, second = await asyncio.gather(
-            pool.post(url, HEADERS, b"{}"), pool.post(url, HEADERS, b"{}")
+            pool.post(url, HEADERS, b"{}", TIMEOUT_S), pool.post(url, HEADERS, b"{}", TIMEOUT_S)
         )
     assert {first.body, second.body} == {b'{"c":1}', b'{"c":2}'}
     assert server.connections == 2
@@ -181,9 +184,9 @@ async def test_connection_close_in_the_answer_is_honoured(pool: ProviderPool) ->
         return answer(extra="Connection: close\r\n")
 
     async with serving(closing) as (server, port):
-        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
         assert pool.idle_connections() == 0
-        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     assert server.connections == 2
 
 
@@ -192,9 +195,9 @@ async def test_a_connection_the_provider_closed_while_idle_is_replaced_unnoticed
 ) -> None:
     async with serving(always_ok) as (server, port):
         url = f"http://127.0.0.1:{port}/"
-        await pool.post(url, HEADERS, b"{}")
+        await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
         await server.close_idle_connections()
-        got = await pool.post(url, HEADERS, b"{}")
+        got = await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
     assert got.status == 200
     assert server.connections == 2
     assert len(server.requests) == 2
@@ -210,8 +213,8 @@ async def test_keep_alive_race_is_retried_once_on_a_fresh_connection(pool: Provi
 
     async with serving(drop_second_request_on_first_connection) as (server, port):
         url = f"http://127.0.0.1:{port}/"
-        await pool.post(url, HEADERS, b"{}")
-        got = await pool.post(url, HEADERS, b"{}")
+        await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
+        got = await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
     assert got.status == 200
     assert [connection for connection, _ in server.requests] == [1, 1, 2]
 
@@ -224,7 +227,7 @@ async def test_a_fresh_connection_closed_without_an_answer_is_an_error(
 
     async with serving(hang_up) as (server, port):
         with pytest.raises(ProviderConnectionError, match="closed before the answer"):
-            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     assert len(server.requests) == 1  # not retried: only a reused connection can be stale
 
 
@@ -233,7 +236,9 @@ async def test_an_answer_cut_half_way_is_an_error(pool: ProviderPool) -> None:
         return answer()[:-3]
 
     async with serving(cut) as (server, port):
-        task = asyncio.create_task(pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}"))
+        task = asyncio.create_task(
+            pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
+        )
         await server.request_seen.wait()
         await server.close_idle_connections()
         with pytest.raises(ProviderConnectionError):
@@ -248,7 +253,7 @@ async def test_a_malformed_answer_is_an_error_and_the_connection_dropped(
 
     async with serving(garbage) as (_, port):
         with pytest.raises(ProviderConnectionError, match="malformed HTTP answer"):
-            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     assert pool.idle_connections() == 0
 
 
@@ -260,7 +265,7 @@ async def test_an_answer_over_the_size_limit_is_an_error(clock: FakeClock) -> No
 
     async with serving(huge) as (_, port):
         with pytest.raises(ProviderConnectionError, match="size limit"):
-            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
     await pool.close()
 
 
@@ -274,13 +279,33 @@ async def test_cancelling_a_call_drops_its_connection(pool: ProviderPool) -> Non
 
     async with serving(slow_first) as (server, port):
         url = f"http://127.0.0.1:{port}/"
-        task = asyncio.create_task(pool.post(url, HEADERS, b"{}"))
+        task = asyncio.create_task(pool.post(url, HEADERS, b"{}", TIMEOUT_S))
         await server.request_seen.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         release.set()  # the late answer must not be read as the next request's
-        got = await pool.post(url, HEADERS, b"{}")
+        got = await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
+    assert got.status == 200
+    assert server.connections == 2
+
+
+async def test_no_answer_within_the_timeout_is_a_timeout_and_drops_the_connection(
+    pool: ProviderPool,
+) -> None:
+    never = asyncio.Event()
+
+    async def silent_first(request: bytes, connection: int) -> bytes:
+        if connection == 1:
+            await never.wait()
+        return answer()
+
+    async with serving(silent_first) as (server, port):
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(TimeoutError):
+            await pool.post(url, HEADERS, b"{}", 0.05)
+        assert pool.idle_connections() == 0
+        got = await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
     assert got.status == 200
     assert server.connections == 2
 
@@ -290,12 +315,12 @@ async def test_connections_idle_longer_than_the_limit_are_not_reused(
 ) -> None:
     async with serving(always_ok) as (server, port):
         url = f"http://127.0.0.1:{port}/"
-        await pool.post(url, HEADERS, b"{}")
+        await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
         clock.advance(29.0)
-        await pool.post(url, HEADERS, b"{}")
+        await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
         assert server.connections == 1
         clock.advance(31.0)
-        await pool.post(url, HEADERS, b"{}")
+        await pool.post(url, HEADERS, b"{}", TIMEOUT_S)
     assert server.connections == 2
 
 
@@ -303,17 +328,17 @@ async def test_a_refused_connection_is_an_error(pool: ProviderPool) -> None:
     async with serving(always_ok) as (_, port):
         pass  # the port is free again
     with pytest.raises(ProviderConnectionError, match="cannot connect"):
-        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}")
+        await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
 
 
 async def test_a_line_break_in_a_header_value_is_refused(pool: ProviderPool) -> None:
     with pytest.raises(ValueError, match="line break"):
-        await pool.post("http://127.0.0.1:9/", {"X-Evil": "a\r\nHost: b"}, b"{}")
+        await pool.post("http://127.0.0.1:9/", {"X-Evil": "a\r\nHost: b"}, b"{}", TIMEOUT_S)
 
 
 async def test_urls_that_are_not_http_are_refused(pool: ProviderPool) -> None:
     with pytest.raises(ValueError, match="not an http"):
-        await pool.post("ftp://127.0.0.1/", HEADERS, b"{}")
+        await pool.post("ftp://127.0.0.1/", HEADERS, b"{}", TIMEOUT_S)
 
 
 async def test_https_is_spoken_with_certificate_verification(
@@ -325,10 +350,12 @@ async def test_https_is_spoken_with_certificate_verification(
     async with serving(always_ok, tls=server_tls) as (_, port):
         url = f"https://localhost:{port}/v1/chat/completions"
         with pytest.raises(ProviderConnectionError, match="cannot connect"):
-            await pool.post(url, HEADERS, b"{}")  # the system trust store does not know it
+            await pool.post(
+                url, HEADERS, b"{}", TIMEOUT_S
+            )  # the system trust store does not know it
         trusting = ProviderPool(FakeClock(), ssl_context=ssl.create_default_context(cafile=cert))
         try:
-            got = await trusting.post(url, HEADERS, b"{}")
+            got = await trusting.post(url, HEADERS, b"{}", TIMEOUT_S)
         finally:
             await trusting.close()
     assert (got.status, got.body) == (200, OK_BODY)
