@@ -51,8 +51,9 @@ def create_app(config: ProxyConfig) -> web.Application:
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
-    # The orchestrator's own session, so the comparison is about the work done per request,
-    # not about connection handling.
+    # The yardstick is a plain aiohttp proxy: aiohttp's server and its pooled ClientSession
+    # (the one the orchestrator keeps for streams). The orchestrator's own plain calls go
+    # through orchestrator/provider_pool.py, which is part of what the bench measures.
     session = provider_session()
     app[SESSION_KEY] = session
     yield
