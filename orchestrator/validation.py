@@ -13,6 +13,7 @@ body (``client_max_size``), so an oversized body is never buffered in full.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -64,16 +65,20 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
     """Parse and check a chat request; raise :class:`ValidationError` at the first problem."""
     request = _parse(body)
     _check_routable(request, router)
-    _check_preferred_provider(request, router)
-    _check_stream_mode(request)
-    _check_max_tokens(request, router)
+    # Most requests set none of these, and skipping a check costs less than calling it.
+    if request.preferred_provider is not None:
+        _check_preferred_provider(request.preferred_provider, router)
+    if request.extra:
+        _check_stream_mode(request.extra)
+    if request.max_tokens is not None:
+        _check_max_tokens(request.max_tokens, request, router)
     _check_context_length(request, router)
     return request
 
 
-def _check_stream_mode(request: ChatRequest) -> None:
+def _check_stream_mode(extra: Mapping[str, Any]) -> None:
     """``stream_mode`` (ours, not OpenAI's) picks relay or buffered streaming per request."""
-    mode = request.extra.get(STREAM_MODE_FIELD)
+    mode = extra.get(STREAM_MODE_FIELD)
     if mode is None:
         return
     if not isinstance(mode, str):
@@ -130,10 +135,7 @@ def _check_routable(request: ChatRequest, router: RouteLimits) -> None:
             )
 
 
-def _check_preferred_provider(request: ChatRequest, router: RouteLimits) -> None:
-    preferred = request.preferred_provider
-    if preferred is None:
-        return
+def _check_preferred_provider(preferred: str, router: RouteLimits) -> None:
     configured = router.provider_names()
     if preferred not in configured:
         names = "', '".join(sorted(configured))
@@ -146,23 +148,25 @@ def _check_preferred_provider(request: ChatRequest, router: RouteLimits) -> None
         )
 
 
-def _check_max_tokens(request: ChatRequest, router: RouteLimits) -> None:
-    if request.max_tokens is None:
-        return
+def _check_max_tokens(max_tokens: int, request: ChatRequest, router: RouteLimits) -> None:
+    if max_tokens <= router.output_limit(request.model):
+        return  # within the model's own limit, so within the largest among its fallbacks too
     limit = max(router.output_limit(model) for model in _served_by(request))
-    if request.max_tokens > limit:
+    if max_tokens > limit:
         raise ValidationError(
             HTTP_BAD_REQUEST,
-            f"max_tokens is too large: {request.max_tokens}. This model supports at most "
-            f"{limit} completion tokens, whereas you provided {request.max_tokens}.",
+            f"max_tokens is too large: {max_tokens}. This model supports at most "
+            f"{limit} completion tokens, whereas you provided {max_tokens}.",
             "max_tokens",
             "invalid_value",
         )
 
 
 def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
-    limit = max(router.context_limit(model) for model in _served_by(request))
     estimated = request.estimated_prompt_tokens()
+    if estimated <= router.context_limit(request.model):
+        return  # fits the model's own window, so it fits the largest among its fallbacks too
+    limit = max(router.context_limit(model) for model in _served_by(request))
     if estimated > limit:
         raise ValidationError(
             HTTP_BAD_REQUEST,

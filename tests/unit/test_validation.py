@@ -200,3 +200,68 @@ def test_error_body_is_openai_shaped() -> None:
         }
     }
     assert str(error) == error.to_body()["error"]["message"]
+
+
+def test_context_and_output_errors_have_the_exact_openai_wording() -> None:
+    context = rejected(body(messages=[{"role": "user", "content": "x" * (8192 * 4 + 5)}]))
+    assert context.message == (
+        "This model's maximum context length is 8192 tokens. However, your messages "
+        "resulted in about 8194 tokens. Please reduce the length of the messages."
+    )
+    output = rejected(body(max_tokens=5000))
+    assert output.message == (
+        "max_tokens is too large: 5000. This model supports at most 4096 completion tokens, "
+        "whereas you provided 5000."
+    )
+
+
+def test_the_prompt_estimate_adds_up_every_message() -> None:
+    half = "x" * (8192 * 2)
+    messages = [
+        {"role": "system", "content": half},
+        {"role": "user", "content": [{"type": "text", "text": half}]},
+    ]
+    assert validate_chat_request(body(messages=messages), FakeRouter()).messages[1].text == half
+    messages.append({"role": "user", "content": "y"})
+    assert rejected(body(messages=messages)).code == "context_length_exceeded"
+
+
+def test_fallback_with_a_larger_context_window_raises_the_ceiling() -> None:
+    long_text = "x" * (8192 * 4 + 1)
+    messages = [{"role": "user", "content": long_text}]
+    request = validate_chat_request(body(messages=messages, fallbacks=["claude"]), FakeRouter())
+    assert request.estimated_prompt_tokens() == 8193
+
+
+def test_the_largest_limit_among_fallbacks_is_the_one_reported() -> None:
+    error = rejected(body(max_tokens=9000, fallbacks=["claude", "gpt-4"]))
+    assert "at most 8192 completion tokens" in error.message
+
+
+def test_an_unroutable_fallback_is_reported_before_the_preferred_provider() -> None:
+    error = rejected(body(fallbacks=["nope"], preferred_provider="azure", max_tokens=10**6))
+    assert error.param == "fallbacks[0]"
+
+
+def test_an_unknown_preferred_provider_is_reported_before_the_limits() -> None:
+    error = rejected(body(preferred_provider="azure", max_tokens=10**6))
+    assert error.param == "preferred_provider"
+
+
+def test_max_tokens_is_reported_before_the_context_length() -> None:
+    error = rejected(body(max_tokens=10**6, messages=[{"role": "user", "content": "x" * 10**6}]))
+    assert error.param == "max_tokens"
+
+
+def test_field_errors_from_later_messages_name_their_index() -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": [{"type": 1}]}]
+    error = rejected(body(messages=messages))
+    assert (error.status, error.param, error.code) == (
+        400,
+        "messages[1].content[0].type",
+        "invalid_type",
+    )
+    assert error.message == (
+        "Invalid type for 'messages[1].content[0].type': expected a string, "
+        "but got integer instead."
+    )
