@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
@@ -36,6 +35,7 @@ from orchestrator.providers.base import Completion, ProviderAdapter, adapter_for
 from orchestrator.router import Deployment, RoutePlan, Router
 from orchestrator.upstream import AttemptResult, call_provider
 from shared.models import AttemptRecord, ChatRequest
+from shared.values import value
 
 if TYPE_CHECKING:
     from orchestrator.streaming.reader import UpstreamStream
@@ -111,7 +111,7 @@ class HttpUpstream:
         return adapter
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Success:
     """``completion`` for a plain answer; ``stream`` (open, past its commit point) otherwise."""
 
@@ -122,7 +122,7 @@ class Success:
     stream: UpstreamStream | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Failure:
     status: int
     message: str

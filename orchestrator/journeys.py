@@ -15,6 +15,7 @@ from typing import Any
 from orchestrator.engine import EngineResult, Success
 from orchestrator.streaming.observer import StreamReport
 from shared.models import AttemptRecord, ChatRequest
+from shared.values import value
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class Rejection:
     code: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Journey:
     request_id: str
     model: str | None

@@ -12,6 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from shared.values import value
+
 
 class OutcomeKind(StrEnum):
     SUCCESS = "success"
@@ -35,7 +37,7 @@ class Action(StrEnum):
     STOP = "stop"  # give up: the error is the caller's answer
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Outcome:
     """The result of one attempt: what the policy, breaker, logs and metrics all read."""
 
@@ -134,7 +136,7 @@ class RetryPolicy:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Decision:
     action: Action
     wait_s: float = 0.0  # how long to wait before the next attempt on the same deployment
@@ -149,7 +151,11 @@ def decide(outcome: Outcome, policy: RetryPolicy) -> Decision:
         if retry_after is not None and retry_after <= policy.short_retry_after_max_s:
             return Decision(Action.RETRY_SAME, wait_s=retry_after)
         return Decision(Action.FAILOVER, exclude_for_s=retry_after)
-    return Decision(rule.action)
+    return _PLAIN_DECISIONS[rule.action]
+
+
+# Values, so one shared instance per action serves every attempt that needs no wait.
+_PLAIN_DECISIONS: Final = MappingProxyType({action: Decision(action) for action in Action})
 
 
 def full_jitter_backoff_s(

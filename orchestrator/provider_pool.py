@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from shared.values import value
+
 DEFAULT_IDLE_TIMEOUT_S: Final = 30.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024  # far above any chat completion
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -49,7 +51,7 @@ class _StaleConnection(ProviderConnectionError):
     """A reused connection died before any byte of the answer: safe to send again."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ProviderAnswer:
     status: int
     body: bytes

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from orchestrator.breaker import BreakerRegistry, BreakerState, CircuitBreaker
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
 from shared.models import ChatRequest
+from shared.values import value
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Deployment:
     max_output_tokens: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RoutePlan:
     deployments: tuple[Deployment, ...]  # to try, in order (their breakers allow calls now)
     # (deployment, next_probe_at) for each deployment skipped because its breaker is OPEN;

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -22,12 +21,13 @@ from orchestrator.providers.base import (
     ProviderAdapter,
     UpstreamRequest,
 )
+from shared.values import value
 
 if TYPE_CHECKING:
     from orchestrator.streaming.reader import UpstreamStream
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AttemptResult:
     outcome: Outcome
     completion: Completion | None = None

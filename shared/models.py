@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Final
 
+from shared.values import value
+
 CHARS_PER_TOKEN: Final = 4
 """The rough rule both services use to estimate tokens from text (OpenAI's own rule of thumb)."""
 
@@ -417,7 +419,7 @@ def anthropic_error_body(message: str, error_type: str = "invalid_request_error"
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Usage:
     prompt_tokens: int
     completion_tokens: int
@@ -434,7 +436,7 @@ class Usage:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AttemptRecord:
     """One upstream attempt as the response body and the journey show it."""
 

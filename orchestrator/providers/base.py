@@ -10,12 +10,12 @@ already forwards ``stream`` so that work only has to parse the event stream.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 
 from shared.models import Usage
+from shared.values import value
 
 if TYPE_CHECKING:
     from orchestrator.policy import Outcome
@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 WIRE_FORMATS: Final = frozenset({"openai", "anthropic"})
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UpstreamRequest:
     url: str  # provider.base_url + the format's path
     headers: Mapping[str, str]  # auth, content type, X-Request-ID, X-Attempt-Number (1-based)
     body: bytes  # orjson-encoded
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Completion:
     """A successful, parsed answer in the OpenAI vocabulary."""
 
