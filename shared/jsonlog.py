@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final, TextIO
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 DEFAULT_FLUSH_INTERVAL_S: Final = 0.1
+_MAX_LAYOUTS: Final = 256  # distinct line shapes remembered by format_fields
 
 
 class LeanOrjsonFormatter(OrjsonFormatter):
@@ -40,6 +41,7 @@ class LeanOrjsonFormatter(OrjsonFormatter):
         timestamp = self.timestamp
         key = timestamp if isinstance(timestamp, str) else "timestamp"
         self._timestamp_key = rename.get(key, key) if timestamp else None
+        self._layouts: dict[tuple[str, ...], tuple[dict[str, Any], tuple[str, ...]]] = {}
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -70,8 +72,43 @@ class LeanOrjsonFormatter(OrjsonFormatter):
         """What :meth:`format` returns for a record logged now with ``extra=fields``.
 
         ``fields`` must hold every required field of the format beyond level, name and
-        message (``request_id``): no filter runs to stamp them.
+        message (``request_id``): no filter runs to stamp them. The layout of a line (its
+        keys, their order, the constant values) depends only on the level, logger,
+        message and field names, so it is worked out once per such combination.
         """
+        shape = (level_name, logger_name, message, *fields)
+        layout = self._layouts.get(shape) or self._layout(shape, fields)
+        if layout is None:  # a field format() would drop: rare enough to go the long way
+            return self._format_fields_slowly(level_name, logger_name, message, fields)
+        head, keys = layout
+        log_data = head.copy()
+        log_data.update(zip(keys, fields.values(), strict=True))
+        if self._timestamp_key is not None:
+            log_data[self._timestamp_key] = datetime.fromtimestamp(time.time(), tz=UTC)
+        return self.serialize_log_record(self.process_log_record(log_data))
+
+    def _layout(
+        self, shape: tuple[str, ...], fields: Mapping[str, object]
+    ) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+        """The line's constant head, keys in ``format``'s order, and each field's key."""
+        rename = self.rename_fields
+        given = dict(zip(("levelname", "name", "message"), shape, strict=False))
+        required = dict(self._required_renamed)
+        if any(f.startswith("_") or (f in self._skip_fields and f not in required) for f in fields):
+            return None
+        if self.rename_fields_keep_missing or len(self._layouts) >= _MAX_LAYOUTS:
+            return None
+        head: dict[str, Any] = {rename.get(k, k): v for k, v in self.defaults.items()}
+        for field, key in self._required_renamed:
+            head[key] = given.get(field)  # one from ``fields`` is filled in place, in order
+        head.update({rename.get(k, k): v for k, v in self.static_fields.items()})
+        keys = tuple(required.get(f) or rename.get(f, f) for f in fields)
+        self._layouts[shape] = (head, keys)
+        return head, keys
+
+    def _format_fields_slowly(
+        self, level_name: str, logger_name: str, message: str, fields: Mapping[str, object]
+    ) -> str:
         attributes = {"levelname": level_name, "name": logger_name, "message": message, **fields}
         rename = self.rename_fields
         log_data: dict[str, Any] = {}
