@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tools import bench
 from tools.bench import (
     BenchSettings,
     capped_by,
@@ -296,3 +297,30 @@ def test_bad_number_is_a_usage_error_naming_it(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         parse_invocation(["--connections", "0"])
     assert "connections=0" in capsys.readouterr().err
+
+
+def test_latency_reports_the_round_where_the_direct_mock_was_fastest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def round_with(mock_p50: float, added: float) -> dict[str, Any]:
+        row = {"p50_ms": mock_p50, "p95_ms": 0.0, "p99_ms": 0.0, "mean_ms": 0.0}
+        return {
+            "requests": 10,
+            "mock": row,
+            "proxy": row,
+            "orchestrator": row,
+            "added": {**row, "p50_ms": added},
+            "proxy_added": {**row, "p50_ms": added / 2},
+            "other_core_share": 0.0,
+        }
+
+    # The orchestrator's best round is not the one chosen: only the mock's p50 decides.
+    rounds = iter([round_with(0.5, 0.9), round_with(0.4, 0.7), round_with(0.6, 0.5)])
+    monkeypatch.setattr(bench, "_latency_round", lambda *_: next(rounds))
+    service: Any = None
+    latency = bench.measure_latency(service, service, service, BenchSettings(latency_rounds=3))
+    assert latency["added"]["p50_ms"] == 0.7
+    assert [r["added"] for r in latency["p50_ms_by_round"]] == [0.9, 0.7, 0.5]
+    results = _results(0.7)
+    results["latency"] = latency
+    assert "the quietest of 3 rounds" in render_report(results, checks_from(results))
