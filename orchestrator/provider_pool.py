@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, cast
@@ -68,7 +69,7 @@ class ProviderAnswer:
 @dataclass(frozen=True, slots=True)
 class _Target:
     origin: tuple[str, str, int]  # scheme, host, port: the pool key
-    request_line_and_host: bytes  # b"POST /path HTTP/1.1\r\nHost: host[:port]\r\n"
+    head: bytes  # request line, Host and Accept-Encoding: the same for every call
 
 
 class _Connection(asyncio.Protocol):
@@ -85,6 +86,7 @@ class _Connection(asyncio.Protocol):
         self._received = 0
         self._headers: list[tuple[bytes, bytes]] = []
         self._chunks: list[bytes] = []
+        self._encoding: bytes | None = None
 
     # -- driven by the pool -------------------------------------------------------------
 
@@ -135,17 +137,26 @@ class _Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
+        if len(name) == len(b"content-encoding") and name.lower() == b"content-encoding":
+            self._encoding = value.strip().lower()
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:
+        status = self._parser.get_status_code()
+        headers, body, encoding = tuple(self._headers), b"".join(self._chunks), self._encoding
+        self._headers, self._chunks, self._encoding = [], [], None
+        if status < 200:
+            return  # informational (103 Early Hints...): the real answer follows
+        if encoding is not None and encoding != b"identity":
+            try:
+                body = _decoded(body, encoding, self._max_response_bytes)
+            except ProviderConnectionError as error:
+                self._fail(error)
+                return
         waiter, self._waiter = self._waiter, None
-        answer = ProviderAnswer(
-            self._parser.get_status_code(), b"".join(self._chunks), tuple(self._headers)
-        )
-        self._headers = []
-        self._chunks = []
+        answer = ProviderAnswer(status, body, headers)
         if not self._parser.should_keep_alive():
             self.abort()
         if waiter is not None and not waiter.done():
@@ -276,10 +287,29 @@ class ProviderPool:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         target = _Target(
             (parts.scheme, parts.hostname, port),
-            f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("latin-1"),
+            # No Accept-Encoding means "any coding" (RFC 9110): name the two we decode.
+            f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n"
+            "Accept-Encoding: gzip, deflate\r\n".encode("latin-1"),
         )
         self._targets[url] = target
         return target
+
+
+def _decoded(body: bytes, encoding: bytes, max_bytes: int) -> bytes:
+    """``body`` without its gzip or deflate coding, never more than ``max_bytes`` of it."""
+    name = encoding.decode("latin-1")
+    if encoding not in (b"gzip", b"x-gzip", b"deflate"):
+        raise ProviderConnectionError(f"unsupported Content-Encoding {name!r}")
+    # wbits 47: zlib or gzip framing, told apart by the header; deflate may also come raw.
+    wbits = 47 if encoding != b"deflate" or body[:1] == b"\x78" else -15
+    decoder = zlib.decompressobj(wbits)
+    try:
+        decoded = decoder.decompress(body, max_bytes)
+    except zlib.error as exc:
+        raise ProviderConnectionError(f"answer body is not valid {name}: {exc}") from exc
+    if decoder.unconsumed_tail:
+        raise ProviderConnectionError("decoded answer larger than the response size limit")
+    return decoded
 
 
 def _expire(waiter: asyncio.Future[ProviderAnswer]) -> None:
@@ -294,7 +324,7 @@ def _frame(target: _Target, headers: Mapping[str, str], body: bytes) -> bytes:
         raise ValueError("a header value contains a line break")
     return b"".join(
         (
-            target.request_line_and_host,
+            target.head,
             f"Content-Length: {len(body)}\r\n{lines}\r\n".encode("latin-1"),
             body,
         )

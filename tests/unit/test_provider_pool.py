@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import ssl
 import subprocess
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -373,3 +375,54 @@ def _self_signed_certificate(directory: Path) -> tuple[str, str]:
         capture_output=True,
     )  # fmt: skip
     return str(cert), str(key)
+
+
+async def test_informational_answers_are_skipped(pool: ProviderPool) -> None:
+    async def early_hints_first(request: bytes, connection: int) -> bytes:
+        return b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + answer()
+
+    async with serving(early_hints_first) as (_, port):
+        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
+    assert (got.status, got.body) == (200, OK_BODY)
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),  # zlib framing, as RFC 9110 means it
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw, as some servers send it
+    ],
+)
+async def test_gzip_and_deflate_answers_are_decoded(
+    pool: ProviderPool, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    async def compressed(request: bytes, connection: int) -> bytes:
+        return answer(body=encode(OK_BODY), extra=f"Content-Encoding: {coding}\r\n")
+
+    async with serving(compressed) as (server, port):
+        got = await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
+    assert got.body == OK_BODY
+    assert _header(server.requests[0][1], b"accept-encoding") == b"gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "error"),
+    [
+        ("br", b"\x0b\x02\x80{}\x03", "unsupported Content-Encoding 'br'"),
+        ("gzip", b"not gzip at all", "not valid gzip"),
+        ("gzip", gzip.compress(b"x" * 100_000), "larger than the response size limit"),
+    ],
+)
+async def test_undecodable_or_oversized_coded_answers_are_errors(
+    clock: FakeClock, coding: str, body: bytes, error: str
+) -> None:
+    pool = ProviderPool(clock, max_response_bytes=10_000)
+
+    async def coded(request: bytes, connection: int) -> bytes:
+        return answer(body=body, extra=f"Content-Encoding: {coding}\r\n")
+
+    async with serving(coded) as (_, port):
+        with pytest.raises(ProviderConnectionError, match=error):
+            await pool.post(f"http://127.0.0.1:{port}/", HEADERS, b"{}", TIMEOUT_S)
+    await pool.close()
