@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final, TextIO
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 DEFAULT_FLUSH_INTERVAL_S: Final = 0.1
+_STDOUT_BUFFER_BYTES: Final = 64 * 1024
 _MAX_LAYOUTS: Final = 256  # distinct line shapes remembered by format_fields
 
 
@@ -210,6 +211,20 @@ def log_fields(logger: logging.Logger, message: str, fields: Mapping[str, object
     handler.write_line(formatter.format_fields("INFO", logger.name, message, fields), logging.INFO)
 
 
+def _buffered_stdout() -> TextIO:
+    """Standard output behind a buffer of its own.
+
+    With PYTHONUNBUFFERED (set in our images, as in most containers) ``sys.stdout`` writes
+    through: a system call per line, whatever the handler's flush schedule says.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test harness or closed
+        return sys.stdout
+    # Lives as long as the process; closefd=False leaves the descriptor to sys.stdout.
+    return open(fd, "w", encoding="utf-8", buffering=_STDOUT_BUFFER_BYTES, closefd=False)
+
+
 def configure_json_logging(
     level: str,
     fields: str,
@@ -224,7 +239,7 @@ def configure_json_logging(
     ``levelname`` and ``name`` come out as ``level`` and ``logger`` in both services, with
     the record's ISO ``timestamp`` (cheaper than asctime's strftime on every line).
     """
-    handler = JsonLineHandler(stream or sys.stdout, flush_interval_s)
+    handler = JsonLineHandler(stream or _buffered_stdout(), flush_interval_s)
     handler.setFormatter(
         LeanOrjsonFormatter(
             fields, rename_fields={"levelname": "level", "name": "logger"}, timestamp=True

@@ -31,6 +31,7 @@ STREAM_ENV: Final = {
     "ORCH__ROUTES__GPT-4__STREAM_FIRST_TOKEN_TIMEOUT_S": str(ROUTE_FIRST_TOKEN_S),
 }
 POLL_INTERVAL_S: Final = 0.02
+LOG_WAIT_S: Final = 5.0  # generous: lines are flushed within 0.1 s
 DONE: Final = b"[DONE]"
 
 
@@ -66,9 +67,18 @@ class StreamTarget(Target):
         failures: int = (await self.health())["deployments"][deployment]["consecutive_failures"]
         return failures
 
-    def log_events(self, request_id: str) -> list[dict[str, Any]]:
-        lines = (orjson.loads(line) for line in self.service.logs().splitlines() if line[:1] == "{")
-        return [line for line in lines if line.get("request_id") == request_id]
+    async def log_events(self, request_id: str, until: str) -> list[dict[str, Any]]:
+        """The request's log lines, once its ``until`` event is among them (log lines are
+        flushed in batches, up to 0.1 s after they are written)."""
+        deadline = time.monotonic() + LOG_WAIT_S
+        while True:
+            lines = (
+                orjson.loads(line) for line in self.service.logs().splitlines() if line[:1] == "{"
+            )
+            mine = [line for line in lines if line.get("request_id") == request_id]
+            if until in [line.get("event") for line in mine] or time.monotonic() > deadline:
+                return mine
+            await asyncio.sleep(POLL_INTERVAL_S)
 
 
 @pytest.fixture
@@ -185,7 +195,9 @@ async def test_slow_first_token_fails_over_within_the_routes_own_limit(st: Strea
     assert events[-2]["model"] == ANTHROPIC_MODEL
     # Failed over after the gpt-4 route's 0.4 s, not the 2 s every other route waits.
     assert time.monotonic() - started < GLOBAL_FIRST_TOKEN_S
-    [attempt] = [e for e in st.log_events("s-ttft") if e.get("event") == "failed"]
+    [attempt] = [
+        e for e in await st.log_events("s-ttft", until="failed") if e.get("event") == "failed"
+    ]
     assert attempt["error_kind"] == "timeout"
 
 
@@ -231,7 +243,7 @@ async def test_cut_after_the_first_tokens_ends_with_an_in_band_error_and_no_done
     assert error["error"]["code"] == "stream_interrupted"
     assert error["request_id"] == "s-cut5"
     assert await st.breaker_failures("openai/gpt-4") == 1
-    logged = [e["event"] for e in st.log_events("s-cut5")]
+    logged = [e["event"] for e in await st.log_events("s-cut5", until="stream_interrupted")]
     assert "stream_interrupted" in logged
     assert await attempts_seen(st, "s-cut5") == [("openai", 200)]  # no failover after commit
 
@@ -255,7 +267,9 @@ async def test_stall_after_the_first_tokens_ends_with_an_in_band_error_at_the_id
     assert finish_reasons(events) == []
     assert IDLE_S <= elapsed_s < IDLE_S + 2.0  # the idle limit, not the provider's 10 s stall
     assert await st.breaker_failures("openai/gpt-4") == 1
-    assert "stream_stalled" in [e["event"] for e in st.log_events("s-stall")]
+    assert "stream_stalled" in [
+        e["event"] for e in await st.log_events("s-stall", until="stream_stalled")
+    ]
 
 
 # --- 4. malformed events and a missing terminator ------------------------------------------------
@@ -272,7 +286,7 @@ async def test_malformed_event_is_skipped_logged_and_counted(st: StreamTarget) -
     )
     status, _, events = await st.stream(chat_body("Hello there"), "s-malformed")
     assert (status, text_of(events), events[-1]) == (200, answer, DONE)
-    logged = {e["event"]: e for e in st.log_events("s-malformed")}
+    logged = {e["event"]: e for e in await st.log_events("s-malformed", until="stream_completed")}
     assert "stream_malformed_event" in logged
     assert logged["stream_completed"]["malformed_events"] == 1
 
@@ -303,9 +317,8 @@ async def test_client_disconnect_cancels_the_upstream_request_at_once(st: Stream
     while not [e for e in await st.mock_log(request_id="s-leave") if e["disconnected"]]:
         assert time.monotonic() - left_at < 2.0, "the upstream request outlived its client"
         await asyncio.sleep(POLL_INTERVAL_S)
-    while "stream_client_disconnected" not in [e["event"] for e in st.log_events("s-leave")]:
-        assert time.monotonic() - left_at < 2.0, "no log line for the client that left"
-        await asyncio.sleep(POLL_INTERVAL_S)
+    logged = await st.log_events("s-leave", until="stream_client_disconnected")
+    assert "stream_client_disconnected" in [e["event"] for e in logged]
     assert await st.breaker_failures("openai/gpt-4") == 0  # leaving is not the provider's fault
 
 
@@ -333,7 +346,11 @@ async def test_buffered_mode_fails_over_from_a_stall(st: StreamTarget) -> None:
     body = chat_body(stream_mode="buffered")
     status, _, events = await st.stream(body, "s-buffered-stall")
     assert (status, events[-1], events[-2]["model"]) == (200, DONE, ANTHROPIC_MODEL)
-    failed = [e for e in st.log_events("s-buffered-stall") if e.get("event") == "failed"]
+    failed = [
+        e
+        for e in await st.log_events("s-buffered-stall", until="failed")
+        if e.get("event") == "failed"
+    ]
     assert [(e["provider"], e["error_kind"]) for e in failed] == [("openai", "timeout")]
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 READY_TIMEOUT_S = 20.0
 READY_POLL_INTERVAL_S = 0.02
+LOG_WAIT_S = 5.0  # generous: log lines are flushed within 0.1 s
 
 
 def free_port() -> int:
@@ -44,6 +45,15 @@ class RunningService:
 
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_log(self, text: str, timeout_s: float = LOG_WAIT_S) -> str:
+        """The log once ``text`` is in it: the services flush lines in batches (0.1 s)."""
+        deadline = time.monotonic() + timeout_s
+        logs = self.logs()
+        while text not in logs and time.monotonic() < deadline:
+            time.sleep(READY_POLL_INTERVAL_S)
+            logs = self.logs()
+        return logs
 
     def stop(self, timeout_s: float = 10.0) -> int | None:
         if self.process.poll() is None:

@@ -62,7 +62,9 @@ def test_each_request_is_one_json_log_line_with_its_fault(service: RunningServic
     set_plan(service, {"provider": "openai", "script": ["503"]})
     with raw_post(service, "logged-1") as sock:
         assert sock.recv(1024).startswith(b"HTTP/1.1 503")
-    lines = [orjson.loads(line) for line in service.logs().splitlines() if line.strip()]
+    # Lines are flushed in batches, within 0.1 s: wait for this request's (a readiness poll).
+    logs = service.wait_for_log('"request_id":"logged-1"')
+    lines = [orjson.loads(line) for line in logs.splitlines() if line.strip()]
     mine = [line for line in lines if line.get("request_id") == "logged-1"]
     assert len(mine) == 1
     assert (mine[0]["provider"], mine[0]["fault"], mine[0]["status"]) == ("openai", "503", 503)
