@@ -70,12 +70,13 @@ MOCK_ARGS: Final = ("mock_provider", "--seed", "1", "--log-level", "WARNING")
 class BenchSettings:
     latency_requests: int = 2000
     latency_warmup_requests: int = 300
-    throughput_duration_s: float = 10.0
+    throughput_duration_s: float = 4.0
     throughput_warmup_s: float = 2.0
     connections: int = 32
-    # Each target is loaded this many times and the run least disturbed by other processes
-    # on the machine is kept: a shared machine's noise only ever makes a server look slower.
-    throughput_rounds: int = 2
+    # The targets are loaded in turn, this many times each, and each target's runs are
+    # added up: on a VM whose speed drifts by tens of percent from minute to minute, the
+    # proxy and the orchestrator then see the same mix of fast and slow moments.
+    throughput_rounds: int = 4
     # The sequential run is repeated and the round where the mock called directly was
     # fastest is reported: a busy hypervisor slows every hop of a round alike, and the
     # choice never looks at the proxy's or the orchestrator's own figures.
@@ -181,10 +182,11 @@ def measure_throughput(
     watched: Mapping[str, Service],
     loadgen: LoadGenerator,
     settings: BenchSettings,
+    warm_up: bool = True,
 ) -> dict[str, Any]:
     """Load ``target`` for the set time; the core share and CPU per request of each process."""
     url = target.url + CHAT_PATH
-    if settings.throughput_warmup_s > 0:
+    if warm_up and settings.throughput_warmup_s > 0:
         # Lets the servers' upstream pools grow to full concurrency before measuring.
         loadgen.run(url, settings.connections, settings.throughput_warmup_s)
     with cpu_use(watched) as used:
@@ -220,9 +222,22 @@ def cpu_use(watched: Mapping[str, Service]) -> Iterator[dict[str, float]]:
     used["other"] = max(0.0, busy - ours)
 
 
-def least_disturbed(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The run during which other processes used the least CPU."""
-    return min(runs, key=lambda run: float(run["core_share"]["other"]))
+def combined(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One target's runs added up: all its requests over all its seconds and CPU time."""
+    requests = sum(run["requests"] for run in runs)
+    elapsed_s = sum(run["elapsed_s"] for run in runs)
+    cpu_s = {
+        name: sum(run["core_share"][name] * run["elapsed_s"] for run in runs)
+        for name in runs[0]["core_share"]
+    }
+    return {
+        "requests": requests,
+        "elapsed_s": elapsed_s,
+        "requests_per_s": requests / elapsed_s,
+        "core_share": {name: cpu / elapsed_s for name, cpu in cpu_s.items()},
+        "cpu_us_per_request": {name: cpu / requests * 1e6 for name, cpu in cpu_s.items()},
+        "runs": len(runs),
+    }
 
 
 def capped_by(run: Mapping[str, Any], server: str, client_side: Sequence[str]) -> str:
@@ -310,17 +325,21 @@ def run_bench(settings: BenchSettings, install_wrk: bool) -> dict[str, Any]:
         print("bench: throughput of the mock, the proxy, the orchestrator ...", flush=True)
         rounds = [
             {
-                "mock": measure_throughput(mock, {"mock": mock}, loadgen, settings),
+                "mock": measure_throughput(mock, {"mock": mock}, loadgen, settings, first),
                 "proxy": measure_throughput(
-                    proxy, {"proxy": proxy, "mock": mock}, loadgen, settings
+                    proxy, {"proxy": proxy, "mock": mock}, loadgen, settings, first
                 ),
                 "orchestrator": measure_throughput(
-                    orchestrator, {"orchestrator": orchestrator, "mock": mock}, loadgen, settings
+                    orchestrator,
+                    {"orchestrator": orchestrator, "mock": mock},
+                    loadgen,
+                    settings,
+                    first,
                 ),
             }
-            for _ in range(settings.throughput_rounds)
+            for first in [True] + [False] * (settings.throughput_rounds - 1)
         ]
-        runs = {name: least_disturbed([r[name] for r in rounds]) for name in rounds[0]}
+        runs = {name: combined([r[name] for r in rounds]) for name in rounds[0]}
         startup["rss_after_load_mb"] = rss_mb(orchestrator.pid)
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

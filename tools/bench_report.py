@@ -105,7 +105,8 @@ def _latency_lines(latency: Mapping[str, Any]) -> list[str]:
 def _throughput_lines(throughput: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Throughput, {settings['connections']} connections, "
-        f"{settings['throughput_duration_s']:g} s per target, load by {throughput['loadgen']}, "
+        f"{settings['throughput_rounds']} x {settings['throughput_duration_s']:g} s per target, "
+        f"in turn, load by {throughput['loadgen']}, "
         f"servers pinned: {throughput['pinned']}:",
         f"  {'target':<14}{'req/s':>9}{'server CPU us/req':>20}   core share by process",
     ]

@@ -13,8 +13,8 @@ from tools import bench
 from tools.bench import (
     BenchSettings,
     capped_by,
+    combined,
     compare_throughput,
-    least_disturbed,
     parse_invocation,
 )
 from tools.bench_processes import (
@@ -196,10 +196,15 @@ def test_comparison_gives_rate_and_cpu_ratios_and_what_capped_each_run() -> None
     }
 
 
-def test_least_disturbed_run_is_kept() -> None:
-    quiet = _run(100, {}, {"other": 0.02})
-    noisy = _run(90, {}, {"other": 0.7})
-    assert least_disturbed([noisy, quiet]) is quiet
+def test_runs_of_a_target_are_added_up() -> None:
+    fast = {"requests": 300, "elapsed_s": 1.0, "core_share": {"proxy": 0.9, "other": 0.0}}
+    slow = {"requests": 100, "elapsed_s": 1.0, "core_share": {"proxy": 1.0, "other": 0.2}}
+    total = combined([fast, slow])
+    assert total["requests_per_s"] == pytest.approx(200.0)
+    assert total["core_share"] == pytest.approx({"proxy": 0.95, "other": 0.1})
+    # CPU per request over both runs: 1.9 CPU-seconds for 400 requests.
+    assert total["cpu_us_per_request"]["proxy"] == pytest.approx(1.9 / 400 * 1e6)
+    assert total["runs"] == 2
 
 
 def _results(added_p50_ms: float, other_share: float = 0.0) -> dict[str, Any]:
@@ -207,7 +212,7 @@ def _results(added_p50_ms: float, other_share: float = 0.0) -> dict[str, Any]:
     for run in runs.values():
         run["core_share"]["other"] = other_share
     return {
-        "settings": {"connections": 32, "throughput_duration_s": 10.0},
+        "settings": {"connections": 32, "throughput_duration_s": 4.0, "throughput_rounds": 4},
         "startup": {
             "ready_s": [0.31, 0.33],
             "ready_median_s": 0.32,
