@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 
-from orchestrator.app import create_app
+from orchestrator.app import AccessLine, create_app
 from orchestrator.config import AppConfig, ConfigError, load_config
-from orchestrator.observability import configure_logging
+from orchestrator.observability import ACCESS_LOGGER, configure_logging
 from shared.eventloop import new_event_loop
 
 
@@ -54,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop=new_event_loop(),
         host=config.server.host,
         port=config.server.port,
-        access_log=None,
+        access_log=logging.getLogger(ACCESS_LOGGER),
+        access_log_class=AccessLine,
         print=None,
         shutdown_timeout=30.0,
         # A client that hangs up mid-stream cancels its handler, which closes the upstream

@@ -13,12 +13,14 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
 
 from orchestrator.admin import AdminContext, add_admin_routes
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine, Failure, HttpUpstream, Success
-from orchestrator.observability import ACCESS_LOGGER, JOURNEY_LOGGER, REQUEST_ID
+from orchestrator.observability import JOURNEY_LOGGER, REQUEST_ID
 from orchestrator.provider_pool import ProviderPool
 from orchestrator.responses import error_response, json_response
 from orchestrator.router import Router
@@ -32,7 +34,6 @@ from shared.jsonlog import log_fields
 from shared.models import attempts_json, openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
-access_log: Final = logging.getLogger(ACCESS_LOGGER)
 journey_log: Final = logging.getLogger(JOURNEY_LOGGER)
 
 # (public model, provider that answered or None, attempts): folded into the access line, so a
@@ -133,14 +134,12 @@ def request_id_from(request: web.Request) -> str:
 
 @web.middleware
 async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id in, request id out, an access-log line, and never a stack trace."""
+    """Request id in, request id out, and never a stack trace (the access line: below)."""
     request_id = request_id_from(request)
     token = REQUEST_ID.set(request_id)
-    started = time.perf_counter()
     try:
         response = await _guarded(request, handler, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
-        _access(request, response.status, started, request_id)
         return response
     finally:
         REQUEST_ID.reset(token)
@@ -178,23 +177,31 @@ def _http_error_type(status: int) -> str:
     return "invalid_request_error" if status < 500 else "server_error"
 
 
-def _access(request: web.Request, status: int, started: float, request_id: str) -> None:
-    # Health probes every few seconds would drown the requests that matter.
-    if request.path.startswith("/health") and status == 200:
-        return
-    if access_log.isEnabledFor(logging.INFO):
+class AccessLine(AbstractAccessLogger):
+    """One JSON access line per request, written by aiohttp once the answer is sent.
+
+    ``python -m orchestrator`` passes it to ``run_app`` (``access_log_class``): the line
+    costs the caller no latency, and it is written even when the client hung up early.
+    """
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        # Health probes every few seconds would drown the requests that matter.
+        if request.path.startswith("/health") and response.status == 200:
+            return
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
         fields: dict[str, object] = {
-            "request_id": request_id,
+            "request_id": response.headers.get(REQUEST_ID_HEADER),
             "event": "access",
             "method": request.method,
             "path": request.path,
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+            "status": response.status,
+            "duration_ms": round(time * 1000.0, 3),
         }
         summary = request.get(SUMMARY_KEY)
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary
-        log_fields(access_log, "request", fields)
+        log_fields(self.logger, "request", fields)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
