@@ -110,25 +110,14 @@ class LeanOrjsonFormatter(OrjsonFormatter):
     def _format_fields_slowly(
         self, level_name: str, logger_name: str, message: str, fields: Mapping[str, object]
     ) -> str:
-        attributes = {"levelname": level_name, "name": logger_name, "message": message, **fields}
-        rename = self.rename_fields
-        log_data: dict[str, Any] = {}
-        for field, value in self.defaults.items():
-            log_data[rename.get(field, field)] = value
-        for field, key in self._required_renamed:
-            log_data[key] = attributes.get(field)
-        for field, value in self.static_fields.items():
-            log_data[rename.get(field, field)] = value
-        skip = self._skip_fields
-        for field, value in fields.items():
-            if field not in skip and not field.startswith("_"):
-                log_data[rename.get(field, field)] = value
-        if self._timestamp_key is not None:
-            log_data[self._timestamp_key] = datetime.fromtimestamp(time.time(), tz=UTC)
-        if self.rename_fields_keep_missing:
-            for key in rename.values():
-                log_data.setdefault(key, None)
-        return self.serialize_log_record(self.process_log_record(log_data))
+        # The record logger.info(message, extra=fields) would make (without the fields a
+        # record refuses to have overwritten), through format() itself.
+        record = logging.LogRecord(
+            logger_name, logging.getLevelName(level_name), "", 0, message, None, None
+        )
+        attributes = record.__dict__
+        attributes.update({k: v for k, v in fields.items() if k not in attributes})
+        return self.format(record)
 
 
 class JsonLineHandler(logging.StreamHandler[TextIO]):
