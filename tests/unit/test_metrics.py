@@ -263,12 +263,18 @@ def _telemetry() -> Telemetry:
     return Telemetry(ObservabilityConfig(), wall_clock=lambda: 1_700_000_000.0)
 
 
-def test_a_stream_is_counted_when_it_ends_not_when_it_starts() -> None:
+def _stream_past_its_first_token() -> tuple[Telemetry, EngineHarness]:
+    """A telemetry that has seen the engine hand over a stream (request id ``req_s``)."""
     telemetry = _telemetry()
-    metrics = telemetry.metrics
-    harness = EngineHarness(metrics)
+    harness = EngineHarness(telemetry.metrics)
     request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
     telemetry.on_result(request, "req_s", _stream_success(harness))
+    return telemetry, harness
+
+
+def test_a_stream_is_counted_when_it_ends_not_when_it_starts() -> None:
+    telemetry, harness = _stream_past_its_first_token()
+    metrics = telemetry.metrics
     labels = {"model": "gpt-4", "provider": "openai"}
     assert sample(metrics, "orchestrator_requests_total", outcome="success", **labels) == 0
     telemetry.on_stream_end(harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.COMPLETED))
@@ -277,11 +283,8 @@ def test_a_stream_is_counted_when_it_ends_not_when_it_starts() -> None:
 
 
 def test_a_stream_cut_after_the_first_token_is_not_counted_as_a_success() -> None:
-    telemetry = _telemetry()
+    telemetry, harness = _stream_past_its_first_token()
     metrics = telemetry.metrics
-    harness = EngineHarness(metrics)
-    request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
-    telemetry.on_result(request, "req_s", _stream_success(harness))
     telemetry.on_stream_end(
         harness.deployment("openai/gpt-4"), _stream_report(StreamEnd.INTERRUPTED)
     )

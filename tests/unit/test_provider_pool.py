@@ -271,15 +271,20 @@ async def test_an_answer_over_the_size_limit_is_an_error(clock: FakeClock) -> No
     await pool.close()
 
 
-async def test_cancelling_a_call_drops_its_connection(pool: ProviderPool) -> None:
-    release = asyncio.Event()
+def held_on_first_connection(release: asyncio.Event) -> Reply:
+    """Answers at once, except on the first connection, which waits for ``release``."""
 
-    async def slow_first(request: bytes, connection: int) -> bytes:
+    async def reply(request: bytes, connection: int) -> bytes:
         if connection == 1:
             await release.wait()
         return answer()
 
-    async with serving(slow_first) as (server, port):
+    return reply
+
+
+async def test_cancelling_a_call_drops_its_connection(pool: ProviderPool) -> None:
+    release = asyncio.Event()
+    async with serving(held_on_first_connection(release)) as (server, port):
         url = f"http://127.0.0.1:{port}/"
         task = asyncio.create_task(pool.post(url, HEADERS, b"{}", TIMEOUT_S))
         await server.request_seen.wait()
@@ -296,13 +301,7 @@ async def test_no_answer_within_the_timeout_is_a_timeout_and_drops_the_connectio
     pool: ProviderPool,
 ) -> None:
     never = asyncio.Event()
-
-    async def silent_first(request: bytes, connection: int) -> bytes:
-        if connection == 1:
-            await never.wait()
-        return answer()
-
-    async with serving(silent_first) as (server, port):
+    async with serving(held_on_first_connection(never)) as (server, port):
         url = f"http://127.0.0.1:{port}/"
         with pytest.raises(TimeoutError):
             await pool.post(url, HEADERS, b"{}", 0.05)
