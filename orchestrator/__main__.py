@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from orchestrator.app import AccessLine, create_app
+from orchestrator.app import create_app
 from orchestrator.config import AppConfig, ConfigError, load_config
-from orchestrator.observability import ACCESS_LOGGER, configure_logging
+from orchestrator.http.context import AccessLine
+from orchestrator.telemetry.logs import ACCESS_LOGGER, configure_logging
 from shared.eventloop import new_event_loop
 
 

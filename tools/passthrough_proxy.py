@@ -19,7 +19,6 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from orchestrator.upstream import provider_session
 from shared.eventloop import new_event_loop
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
@@ -33,6 +32,15 @@ class ProxyConfig:
     def __post_init__(self) -> None:
         if not self.upstream_url.startswith(("http://", "https://")):
             raise ValueError(f"upstream_url={self.upstream_url!r} must start with http(s)://")
+
+
+def provider_session() -> aiohttp.ClientSession:
+    """One pooled aiohttp session, connections reused, as a plain aiohttp proxy would keep."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30.0),
+        timeout=aiohttp.ClientTimeout(total=None),
+        skip_auto_headers=("User-Agent",),
+    )
 
 
 CONFIG_KEY: Final = web.AppKey("config", ProxyConfig)

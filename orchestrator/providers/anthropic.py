@@ -23,23 +23,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import orjson
 
-from orchestrator.policy import Outcome, OutcomeKind
+from orchestrator.answers import Completion
+from orchestrator.decision import Outcome, OutcomeKind
+from orchestrator.providers.anthropic_stream import FINISH_REASONS, AnthropicStreamTranslator
 from orchestrator.providers.base import (
-    Completion,
     MalformedResponse,
-    UpstreamRequest,
     common_headers,
     load_json_object,
     token_count,
 )
 from orchestrator.providers.errors import ProviderError, error_outcome, parse_error_body
-from orchestrator.router import Deployment
+from orchestrator.transport.base import UpstreamRequest
 from shared.models import ChatMessage, ChatRequest, Usage
+
+if TYPE_CHECKING:
+    from orchestrator.routing.router import Deployment
 
 MESSAGES_PATH: Final = "/v1/messages"
 ANTHROPIC_VERSION: Final = "2023-06-01"
@@ -47,19 +49,6 @@ DEFAULT_MAX_TOKENS_CAP: Final = 4096
 TEMPERATURE_MAX: Final = 1.0
 SYSTEM_ROLES: Final = frozenset({"system", "developer"})
 TOOL_RESULT_ROLES: Final = frozenset({"tool", "function"})
-
-FINISH_REASONS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "end_turn": "stop",
-        "stop_sequence": "stop",
-        "pause_turn": "stop",
-        "max_tokens": "length",
-        "model_context_window_exceeded": "length",
-        "tool_use": "tool_calls",
-        "refusal": "content_filter",
-    }
-)
-"""Anthropic ``stop_reason`` -> OpenAI ``finish_reason``; a reason added later maps to stop."""
 
 CONTEXT_LENGTH_PHRASES: Final = ("prompt is too long",)
 CONTENT_POLICY_PHRASES: Final = ("content filtering policy",)
@@ -95,6 +84,9 @@ class AnthropicAdapter:
 
     def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         return error_outcome(status, headers, parse_error_body(body), _refine, self._now)
+
+    def stream_translator(self) -> AnthropicStreamTranslator:
+        return AnthropicStreamTranslator()
 
 
 ANTHROPIC_ADAPTER: Final = AnthropicAdapter()

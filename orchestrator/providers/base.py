@@ -1,45 +1,30 @@
-"""The adapter contract every wire format implements, and the lookup of the shared adapters.
+"""The adapter contract every wire format implements, and helpers the formats share.
 
 An adapter is stateless translation: our OpenAI-shaped :class:`ChatRequest` to the
-provider's HTTP request, the provider's success body to a :class:`Completion`, and its
-error answer to a :class:`policy.Outcome`. It never does I/O; ``upstream.py`` sends the
-bytes. Streaming translation (a later issue) adds its own method here; ``build_request``
-already forwards ``stream`` so that work only has to parse the event stream.
+provider's HTTP request, the provider's success body to a
+:class:`~orchestrator.answers.Completion`, its error answer to an
+:class:`~orchestrator.decision.Outcome`, and (through a fresh translator per stream) its
+stream events to :mod:`orchestrator.answers` events. It never does I/O: the engine's
+attempt sends the bytes through the transport. :mod:`.registry` finds the adapter of a
+wire format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from shared.models import Usage
-from shared.values import value
+from orchestrator.answers import Malformed
+from orchestrator.transport.errors import UpstreamProtocolError
 
 if TYPE_CHECKING:
-    from orchestrator.policy import Outcome
-    from orchestrator.router import Deployment
+    from orchestrator.answers import Completion, StreamTranslator
+    from orchestrator.decision import Outcome
+    from orchestrator.routing.router import Deployment
+    from orchestrator.transport.base import UpstreamRequest
     from shared.models import ChatRequest
-
-WIRE_FORMATS: Final = frozenset({"openai", "anthropic"})
-
-
-@value
-class UpstreamRequest:
-    url: str  # provider.base_url + the format's path
-    headers: Mapping[str, str]  # auth, content type, X-Request-ID, X-Attempt-Number (1-based)
-    body: bytes  # orjson-encoded
-
-
-@value
-class Completion:
-    """A successful, parsed answer in the OpenAI vocabulary."""
-
-    content: str
-    finish_reason: str  # stop, length, content_filter, tool_calls
-    usage: Usage
-    upstream_id: str | None = None
 
 
 def common_headers(request: ChatRequest, request_id: str, attempt_number: int) -> dict[str, str]:
@@ -52,7 +37,7 @@ def common_headers(request: ChatRequest, request_id: str, attempt_number: int) -
     }
 
 
-class MalformedResponse(Exception):
+class MalformedResponse(UpstreamProtocolError):
     """A 2xx body that is not the provider's success shape."""
 
 
@@ -70,6 +55,10 @@ class ProviderAdapter(Protocol):
 
     def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         """A non-2xx answer as an :class:`Outcome`; any body (even non-JSON) is tolerated."""
+        ...
+
+    def stream_translator(self) -> StreamTranslator:
+        """A fresh translator for one streamed answer."""
         ...
 
 
@@ -92,17 +81,18 @@ def token_count(container: Mapping[str, Any], key: str, where: str) -> int:
     return value
 
 
-def adapter_for(wire_format: str) -> ProviderAdapter:
-    """The shared, stateless adapter for ``wire_format``; ValueError for an unknown one."""
-    # Imported here because the adapters import this module's types.
-    match wire_format:
-        case "openai":
-            from orchestrator.providers.openai import OPENAI_ADAPTER
+def event_json(data: bytes) -> dict[str, Any] | Malformed:
+    try:
+        decoded = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Malformed(f"event data is not JSON: {exc}")
+    if not isinstance(decoded, dict):
+        return Malformed("event data is not a JSON object")
+    return decoded
 
-            return OPENAI_ADAPTER
-        case "anthropic":
-            from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
 
-            return ANTHROPIC_ADAPTER
-    supported = "', '".join(sorted(WIRE_FORMATS))
-    raise ValueError(f"unknown wire format {wire_format!r}; supported: '{supported}'")
+def event_count(container: Mapping[str, Any], key: str) -> int | None:
+    value = container.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import orjson
 
-from orchestrator.policy import Outcome, OutcomeKind
+from orchestrator.answers import Completion
+from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.providers.base import (
-    Completion,
     MalformedResponse,
-    UpstreamRequest,
     common_headers,
     load_json_object,
     token_count,
 )
 from orchestrator.providers.errors import ProviderError, error_outcome, parse_error_body
-from orchestrator.router import Deployment
+from orchestrator.providers.openai_stream import OpenAIStreamTranslator
+from orchestrator.transport.base import UpstreamRequest
 from shared.models import ChatMessage, ChatRequest, Usage
+
+if TYPE_CHECKING:
+    from orchestrator.routing.router import Deployment
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
 ORCHESTRATOR_ONLY_FIELDS: Final = frozenset({"stream_mode"})
@@ -65,6 +68,9 @@ class OpenAIAdapter:
 
     def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         return error_outcome(status, headers, parse_error_body(body), _refine, self._now)
+
+    def stream_translator(self) -> OpenAIStreamTranslator:
+        return OpenAIStreamTranslator()
 
 
 OPENAI_ADAPTER: Final = OpenAIAdapter()

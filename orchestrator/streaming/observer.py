@@ -14,7 +14,7 @@ from typing import Final, Protocol
 
 from aiohttp import web
 
-from orchestrator.router import Deployment
+from orchestrator.routing.router import Deployment
 from shared.models import Usage
 
 

@@ -11,23 +11,22 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-import aiohttp
-
-from orchestrator.config import StreamPolicy
-from orchestrator.observability import JOURNEY_LOGGER
-from orchestrator.providers.base import Completion
-from orchestrator.router import Deployment
-from orchestrator.streaming.events import (
+from orchestrator.answers import (
+    Completion,
     Done,
     Finish,
     Malformed,
     StreamEvent,
+    StreamTranslator,
     TextDelta,
     UpstreamError,
     UsageReport,
 )
+from orchestrator.policies import StreamPolicy
+from orchestrator.routing.router import Deployment
 from orchestrator.streaming.sse import SSEDecoder
-from orchestrator.streaming.translate import StreamTranslator
+from orchestrator.telemetry.logs import JOURNEY_LOGGER
+from orchestrator.transport.base import UpstreamAnswer
 from shared.models import Usage
 
 log: Final = logging.getLogger(JOURNEY_LOGGER)
@@ -60,7 +59,7 @@ class UpstreamStream:
         policy: StreamPolicy,
         on_malformed: MalformedHook,
     ) -> None:
-        self._response: aiohttp.ClientResponse | None = None  # None: nothing (left) to read
+        self._response: UpstreamAnswer | None = None  # None: nothing (left) to read
         self._decoder = SSEDecoder()
         self._translator = translator
         self._on_malformed = on_malformed
@@ -75,7 +74,7 @@ class UpstreamStream:
         self.upstream_done = False
         self.eof = False
 
-    def attach(self, response: aiohttp.ClientResponse) -> None:
+    def attach(self, response: UpstreamAnswer) -> None:
         """Read the events of ``response`` (a 2xx ``text/event-stream``) from now on."""
         self._response = response
 
@@ -113,13 +112,14 @@ class UpstreamStream:
     async def read(self) -> list[StreamEvent]:
         """The events in the next bytes to arrive; sets :attr:`eof` (and returns []) at the end.
 
-        Raises what the connection raises (``aiohttp.ClientError``) and
-        :class:`~orchestrator.streaming.sse.SSEProtocolError`; the caller times it.
+        Raises what the transport raises and
+        :class:`~orchestrator.streaming.sse.SSEProtocolError`; the caller times it and maps
+        the exception (:func:`orchestrator.transport.errors.outcome_of`).
         """
         if self._response is None:
             self.eof = True
             return []
-        chunk = await self._response.content.readany()
+        chunk = await self._response.read_chunk()
         if not chunk:
             self.eof = True
             return []
@@ -157,12 +157,7 @@ class UpstreamStream:
         return None
 
     def close(self) -> None:
-        """Let go of the upstream connection: reused when the body was read to its end."""
-        if self._response is None:
-            return
-        if self.eof:
-            self._response.release()
-        else:
-            # Closing (not releasing) a half-read response drops the connection, which is
-            # how the provider learns to stop generating.
+        """Let go of the upstream connection: reused when the body was read to its end,
+        dropped otherwise, which is how the provider learns to stop generating."""
+        if self._response is not None:
             self._response.close()

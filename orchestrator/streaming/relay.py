@@ -1,12 +1,14 @@
 """After the commit point: relay the upstream stream to the client, and end it honestly.
 
-Ends, and what the client sees:
+Ends, and what the client sees (in the caller's wire format, through a
+:class:`StreamRenderer`):
 
-- the provider finished: the finish chunk, the usage chunk (if asked for), ``[DONE]`` --
-  at once when the finish (and usage) arrived, without waiting for the provider's terminator;
+- the provider finished: the finish, the usage (if asked for) and the terminator -- at once
+  when the finish (and usage) arrived, without waiting for the provider's terminator;
 - the provider cut the stream, went silent for the idle limit, or sent an error event:
-  an in-band ``data: {"error": ...}`` event and no ``[DONE]``, so no client mistakes a
-  truncated answer for a whole one. The deployment's breaker counts it as a failure;
+  an in-band error event and no terminator, so no client mistakes a truncated answer for a
+  whole one. The deployment's breaker records the stream's end like any attempt's outcome
+  (the breaker registry's one ``record``);
 - the client left: the upstream request is closed at once, so the provider stops too.
 
 The request deadline bounds everything before the commit point; after it, the idle limit
@@ -18,27 +20,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-import aiohttp
 from aiohttp import web
 
+from orchestrator.answers import TextDelta
 from orchestrator.breaker import BreakerRegistry
-from orchestrator.engine import Success
-from orchestrator.observability import JOURNEY_LOGGER
-from orchestrator.streaming.chunks import SSE_HEADERS, ChunkEncoder, error_event
-from orchestrator.streaming.events import TextDelta
+from orchestrator.decision import OutcomeKind
+from orchestrator.engine.results import Success
 from orchestrator.streaming.observer import (
-    PROVIDER_FAILURES,
     StreamEnd,
     StreamObserver,
     StreamReport,
 )
 from orchestrator.streaming.reader import UpstreamStream
-from orchestrator.streaming.sse import SSEProtocolError
+from orchestrator.telemetry.logs import JOURNEY_LOGGER
+from orchestrator.transport.errors import describe, kind_of
+from shared.models import Usage
 
 log: Final = logging.getLogger(JOURNEY_LOGGER)
 
@@ -50,6 +51,43 @@ _FAILURE_MESSAGES: Final = MappingProxyType(
         StreamEnd.INTERNAL_ERROR: "the orchestrator hit an internal error while relaying",
     }
 )
+
+
+SSE_HEADERS: Final = MappingProxyType(
+    {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        # Reverse proxies (nginx) buffer responses unless told not to; a buffered stream is not one.
+        "X-Accel-Buffering": "no",
+    }
+)
+
+_END_KINDS: Final[Mapping[StreamEnd, OutcomeKind | None]] = MappingProxyType(
+    {
+        StreamEnd.COMPLETED: OutcomeKind.SUCCESS,
+        StreamEnd.INTERRUPTED: OutcomeKind.CONNECTION_ERROR,
+        StreamEnd.STALLED: OutcomeKind.TIMEOUT,
+        StreamEnd.UPSTREAM_ERROR: OutcomeKind.SERVER_ERROR,
+        StreamEnd.CLIENT_DISCONNECTED: None,  # says nothing of the provider
+        StreamEnd.INTERNAL_ERROR: None,  # ours, not the provider's
+    }
+)
+"""How a committed stream ended, as the outcome the breaker records (None: neutral); an
+error event or a transport failure refines it with its own kind."""
+
+
+class StreamRenderer(Protocol):
+    """The caller's wire format for a relayed stream (OpenAI chunks, Anthropic events)."""
+
+    def delta(self, text: str) -> bytes: ...
+
+    def ending(self, finish_reason: str, usage: Usage | None, extra: dict[str, Any]) -> bytes:
+        """The finish, the usage (if the caller asked for it) and the terminator."""
+        ...
+
+    def error(self, message: str, code: str, request_id: str, detail: dict[str, Any]) -> bytes:
+        """The in-band error that ends a broken stream (and no terminator)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +104,14 @@ class StreamRelay:
         request: web.Request,
         success: Success,
         request_id: str,
-        include_usage: bool,
+        renderer: StreamRenderer,
         headers: dict[str, str],
     ) -> web.StreamResponse:
         stream = success.stream
         if stream is None:
             raise ValueError("StreamRelay.serve needs a Success that carries a stream")
-        deployment = success.deployment
-        encoder = ChunkEncoder(
-            stream.upstream_id or f"chatcmpl-{request_id}",
-            int(self.wall_clock()),
-            deployment.model,
-            include_usage,
-        )
         response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
-        run = _Run(response, stream, encoder, request_id, success)
+        run = _Run(response, stream, renderer, request_id, success)
         started = self.clock()
         end = StreamEnd.CLIENT_DISCONNECTED  # what a cancellation (the client left) means
         try:
@@ -98,6 +129,11 @@ class StreamRelay:
         finally:
             stream.close()
             self._report(success, request_id, end, stream, self.clock() - started)
+            kind = run.end_kind(end)
+            if kind is None:
+                self.breakers.release(success.deployment.key)
+            else:
+                self.breakers.record(success.deployment.key, kind)
         return response
 
     def _report(
@@ -109,10 +145,6 @@ class StreamRelay:
         duration_s: float,
     ) -> None:
         deployment = success.deployment
-        failed = end in PROVIDER_FAILURES
-        if failed:
-            # The provider broke a stream it had started: as much a failure as a 5xx.
-            self.breakers.get(deployment.key).on_failure()
         fields = {
             "event": f"stream_{end.name.lower()}",
             "provider": deployment.provider.name,
@@ -142,7 +174,7 @@ class _Run:
         self,
         response: web.StreamResponse,
         stream: UpstreamStream,
-        encoder: ChunkEncoder,
+        encoder: StreamRenderer,
         request_id: str,
         success: Success,
     ) -> None:
@@ -152,6 +184,13 @@ class _Run:
         self.request_id = request_id
         self.success = success
         self.error_detail = ""
+        self.error_kind: OutcomeKind | None = None  # what broke it, when we know
+
+    def end_kind(self, end: StreamEnd) -> OutcomeKind | None:
+        """The outcome the breaker records for this stream's ``end``."""
+        if self.error_kind is not None and end in (StreamEnd.INTERRUPTED, StreamEnd.UPSTREAM_ERROR):
+            return self.error_kind
+        return _END_KINDS[end]
 
     async def relay(self) -> StreamEnd:
         stream, encoder = self.stream, self.encoder
@@ -179,13 +218,15 @@ class _Run:
                     events = await stream.read()
             except TimeoutError:
                 return StreamEnd.STALLED
-            except (aiohttp.ClientError, SSEProtocolError) as exc:
-                self.error_detail = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # the transport's failures, mapped like an attempt's
+                self.error_detail = describe(exc)
+                self.error_kind = kind_of(exc)
                 return StreamEnd.INTERRUPTED
             for event in events:
                 error = stream.absorb(event)
                 if error is not None:
                     self.error_detail = error.message
+                    self.error_kind = error.kind
                     if out:
                         await write(b"".join(out))
                     return StreamEnd.UPSTREAM_ERROR
@@ -199,12 +240,7 @@ class _Run:
             "provider": success.deployment.provider.name,
             "attempts": len(success.attempts),
         }
-        parts = [self.encoder.finish(stream.finish_reason or "stop", extra)]
-        usage_wanted = self.encoder.include_usage
-        if usage_wanted and stream.usage is not None:
-            parts.append(self.encoder.usage(stream.usage))
-        parts.append(b"data: [DONE]\n\n")
-        return b"".join(parts)
+        return self.encoder.ending(stream.finish_reason or "stop", stream.usage, extra)
 
     def error(self, end: StreamEnd) -> bytes:
         deployment = self.success.deployment
@@ -215,7 +251,7 @@ class _Run:
             f"from {deployment.provider.name} ({deployment.model}). Retry the request."
         )
         detail = {"provider": deployment.provider.name, "model": deployment.model}
-        return error_event(message, end.value, self.request_id, detail)
+        return self.encoder.error(message, end.value, self.request_id, detail)
 
 
 STREAM_RELAY_KEY: Final = web.AppKey("stream_relay", StreamRelay)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from orchestrator.transport.errors import UpstreamProtocolError
+
 MAX_EVENT_BYTES: Final = 1_048_576
 """An upstream event larger than this is a broken stream, not an answer worth buffering."""
 
 _COLON: Final = 58  # b":"[0]
 
 
-class SSEProtocolError(Exception):
+class SSEProtocolError(UpstreamProtocolError):
     """The byte stream cannot be a well-formed event stream (an event past the size limit)."""
 
 

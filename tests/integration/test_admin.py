@@ -80,7 +80,7 @@ async def test_allow_unauthenticated_lets_actions_through_without_a_token(
     ) as service:
         status, body, _ = await post_json(http, _action(service, OPENAI_GPT4, "open"))
         assert status == 200
-        assert body["state"] == "open"
+        assert body["state"] == "forced_open"
 
 
 async def test_drained_provider_gets_no_traffic_until_released(
@@ -88,7 +88,11 @@ async def test_drained_provider_gets_no_traffic_until_released(
 ) -> None:
     status, body, _ = await post_json(http, _action(guarded, OPENAI_GPT4, "open"), headers=AUTH)
     assert status == 200
-    assert (body["state"], body["forced_open"], body["next_probe_at"]) == ("open", True, None)
+    assert (body["state"], body["forced_open"], body["next_probe_at"]) == (
+        "forced_open",
+        True,
+        None,
+    )
     assert body["opened_at"] is not None
 
     status, answer, _ = await post_json(

@@ -18,7 +18,7 @@ from referencing.jsonschema import DRAFT202012
 
 from orchestrator.app import create_app
 from orchestrator.config import default_config
-from orchestrator.openapi import openapi_document
+from orchestrator.http.openapi import openapi_document
 from tests.integration.observability_support import OPENAI_GPT4, orchestrator
 from tests.scenarios.target import chat_body
 from tests.support.services import RunningService

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from orchestrator.config import ProviderConfig, WireFormat
-from orchestrator.router import Deployment
+from orchestrator.config import ProviderConfig
+from orchestrator.routing.router import Deployment
 
 
 def deployment(
-    wire_format: WireFormat,
+    wire_format: str,
     *,
     model: str = "upstream-model",
     api_key: str | None = "sk-test",

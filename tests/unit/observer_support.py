@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from orchestrator.answers import Completion
 from orchestrator.breaker import BreakerRegistry, TransitionListener
 from orchestrator.config import (
     AppConfig,
@@ -19,11 +20,12 @@ from orchestrator.config import (
     RouteConfig,
     ServerConfig,
 )
-from orchestrator.engine import Engine, EngineObserver, EngineResult
-from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
-from orchestrator.providers.base import Completion
-from orchestrator.router import Deployment, Router
-from orchestrator.upstream import AttemptResult
+from orchestrator.decision import Outcome, OutcomeKind
+from orchestrator.engine import AttemptResult, Engine, EngineObserver, EngineResult
+from orchestrator.policies import BackoffPolicy, RetryPolicy, StreamPolicy
+from orchestrator.providers.openai_stream import OpenAIStreamTranslator
+from orchestrator.routing.router import Deployment, Router
+from orchestrator.streaming.reader import UpstreamStream
 from shared.models import ChatMessage, ChatRequest, Usage
 from tests.unit.fakes import FakeClock
 
@@ -136,3 +138,12 @@ class EngineHarness:
             **fields,  # type: ignore[arg-type]
         )
         return await self.engine.run(request, request_id)
+
+
+def open_stream(deployment: Deployment) -> UpstreamStream:
+    """A committed stream with nothing attached: what the telemetry reads of a stream."""
+    return UpstreamStream(OpenAIStreamTranslator(), deployment, StreamPolicy(), _ignore)
+
+
+def _ignore(deployment: Deployment, reason: str) -> None:
+    pass

@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
-from orchestrator.policy import OutcomeKind
+from orchestrator.decision import OutcomeKind
 from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
-from orchestrator.providers.base import MalformedResponse, adapter_for
+from orchestrator.providers.base import MalformedResponse
+from orchestrator.providers.registry import adapter_for
 from shared.models import ChatRequest, Usage, anthropic_error_body, parse_chat_request
 from tests.unit.adapter_support import deployment
 

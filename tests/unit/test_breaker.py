@@ -9,13 +9,14 @@ from orchestrator.breaker import (
     BreakerRegistry,
     BreakerState,
     CircuitBreaker,
-    OutcomeWindow,
-    should_trip,
 )
+from orchestrator.breaker.rules import should_trip
+from orchestrator.breaker.window import OutcomeWindow
 from orchestrator.config import BreakerPolicy
 from tests.unit.fakes import FakeClock
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
+FORCED_OPEN = BreakerState.FORCED_OPEN
 POLICY = BreakerPolicy(failure_threshold=3, open_duration_s=30.0, half_open_max_probes=2)
 
 Transition = tuple[str, BreakerState, BreakerState]
@@ -122,17 +123,17 @@ def test_late_outcomes_while_open_change_nothing(
     assert transitions == [("openai/gpt-4", CLOSED, OPEN)]
 
 
-def test_cool_down_turns_open_into_half_open_when_state_is_read(
+def test_reading_state_after_the_cool_down_shows_half_open_without_a_transition(
     breaker: CircuitBreaker, clock: FakeClock, transitions: list[Transition]
 ) -> None:
     open_then_cool_down(breaker, clock)
     assert breaker.state is HALF_OPEN
-    assert breaker.state is HALF_OPEN  # observed once, reported once
+    assert breaker.state is HALF_OPEN
     assert breaker.next_probe_at() is None
-    assert transitions == [
-        ("openai/gpt-4", CLOSED, OPEN),
-        ("openai/gpt-4", OPEN, HALF_OPEN),
-    ]
+    breaker.snapshot()
+    breaker.would_admit()
+    # Reads (health, metrics, the router) never change state or fire a listener.
+    assert transitions == [("openai/gpt-4", CLOSED, OPEN)]
 
 
 def test_cool_down_is_observed_by_before_call(
@@ -223,26 +224,30 @@ def test_force_open_stays_open_past_the_cool_down_until_reset(
     breaker: CircuitBreaker, clock: FakeClock, transitions: list[Transition]
 ) -> None:
     breaker.force_open()
-    assert breaker.state is OPEN
+    assert breaker.state is FORCED_OPEN
+    assert breaker.snapshot()["state"] == "forced_open"
     assert breaker.next_probe_at() is None
     clock.advance(POLICY.open_duration_s * 100)
-    assert breaker.state is OPEN
+    assert breaker.state is FORCED_OPEN
     assert not breaker.before_call()
     breaker.on_success()
-    assert breaker.state is OPEN
+    assert breaker.state is FORCED_OPEN
     breaker.reset()
     assert breaker.state is CLOSED
     assert breaker.before_call()
-    assert transitions == [("openai/gpt-4", CLOSED, OPEN), ("openai/gpt-4", OPEN, CLOSED)]
+    assert transitions == [
+        ("openai/gpt-4", CLOSED, FORCED_OPEN),
+        ("openai/gpt-4", FORCED_OPEN, CLOSED),
+    ]
 
 
-def test_force_open_on_an_open_breaker_reports_no_second_transition(
+def test_force_open_on_an_open_breaker_is_a_state_of_its_own(
     breaker: CircuitBreaker, transitions: list[Transition]
 ) -> None:
     fail(breaker, POLICY.failure_threshold)
     breaker.force_open()
     assert breaker.next_probe_at() is None
-    assert transitions == [("openai/gpt-4", CLOSED, OPEN)]
+    assert transitions == [("openai/gpt-4", CLOSED, OPEN), ("openai/gpt-4", OPEN, FORCED_OPEN)]
 
 
 def test_reset_clears_failures_and_reports_nothing_when_already_closed(

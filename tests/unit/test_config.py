@@ -15,8 +15,8 @@ from orchestrator.config import (
     default_config,
     load_config,
 )
-from orchestrator.config_sources import parse_scalar
-from orchestrator.policy import PolicyError
+from orchestrator.config.sources import parse_scalar
+from orchestrator.policies import PolicyError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "orchestrator.example.toml"
 SONNET = "claude-3-5-sonnet-20241022"

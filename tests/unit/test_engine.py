@@ -8,14 +8,11 @@ from collections.abc import Sequence
 import pytest
 
 from orchestrator.breaker import BreakerRegistry, BreakerState
-from orchestrator.config import (
-    AppConfig,
-    BreakerPolicy,
-    DeadlinePolicy,
-)
+from orchestrator.config import AppConfig, BreakerPolicy, DeadlinePolicy
+from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.engine import Engine, Failure, Success
-from orchestrator.policy import BackoffPolicy, Outcome, OutcomeKind, RetryPolicy
-from orchestrator.router import Deployment, Router
+from orchestrator.policies import BackoffPolicy, RetryPolicy
+from orchestrator.routing.router import Deployment, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
 from tests.unit.observer_support import ATTEMPT_TIMEOUT_S, ScriptedUpstream, config

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Failure
-from orchestrator.journeys import Journey, JourneyStore, Rejection
-from orchestrator.policy import Decision, Outcome
-from orchestrator.router import Deployment
+from orchestrator.routing.router import Deployment
+from orchestrator.telemetry.journeys import Journey, JourneyStore, Rejection
 from shared.models import ChatRequest
 from tests.unit.observer_support import ANTHROPIC, E500, OK, OPENAI, R429, EngineHarness
 

@@ -20,11 +20,11 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.config import ObservabilityConfig
+from orchestrator.decision import Action, Decision, OutcomeKind
 from orchestrator.engine import Failure, Success
-from orchestrator.metrics import UPSTREAM_LATENCY_BUCKETS_S, Metrics, param_label
-from orchestrator.policy import Action, Decision, OutcomeKind
 from orchestrator.streaming.observer import StreamEnd, StreamReport
-from orchestrator.telemetry import Telemetry
+from orchestrator.telemetry.fanout import Telemetry
+from orchestrator.telemetry.metrics import UPSTREAM_LATENCY_BUCKETS_S, Metrics, param_label
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
 from tests.unit.observer_support import (
@@ -37,6 +37,7 @@ from tests.unit.observer_support import (
     R429,
     EngineHarness,
     config,
+    open_stream,
 )
 
 
@@ -173,15 +174,16 @@ async def test_breaker_state_gauge_shows_open_then_half_open_once_the_cool_down_
     assert sample(metrics, "orchestrator_breaker_state", deployment=OPENAI) == 2
     assert sample(metrics, "orchestrator_breaker_consecutive_failures", deployment=OPENAI) == 1
     harness.clock.advance(30.0)
-    # No request since: the scrape itself observes the cool-down's end.
+    # No request since: the scrape shows the cool-down's end, and being a read it records no
+    # transition; the next call through the breaker does.
     assert sample(metrics, "orchestrator_breaker_state", deployment=OPENAI) == 1
     assert (
         sample(metrics, "orchestrator_breaker_transitions_total", deployment=OPENAI, to="open") == 1
     )
-    assert (
-        sample(metrics, "orchestrator_breaker_transitions_total", deployment=OPENAI, to="half_open")
-        == 1
-    )
+    half_open = {"deployment": OPENAI, "to": "half_open"}
+    assert sample(metrics, "orchestrator_breaker_transitions_total", **half_open) == 0
+    await harness.run()
+    assert sample(metrics, "orchestrator_breaker_transitions_total", **half_open) == 1
     assert sample(metrics, "orchestrator_breaker_state", deployment=ANTHROPIC) == 0
 
 
@@ -251,8 +253,7 @@ async def test_overhead_is_not_observed_for_other_paths() -> None:
 
 def _stream_success(harness: EngineHarness) -> Success:
     deployment = harness.deployment("openai/gpt-4")
-    # Any stream object will do: the metrics read only that there is one.
-    return Success(None, deployment, (), 0.2, stream=object())  # type: ignore[arg-type]
+    return Success(open_stream(deployment), deployment, (), 0.2)
 
 
 def _stream_report(end: StreamEnd) -> StreamReport:

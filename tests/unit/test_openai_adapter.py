@@ -9,9 +9,10 @@ import orjson
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from orchestrator.policy import Outcome, OutcomeKind
-from orchestrator.providers.base import MalformedResponse, adapter_for
+from orchestrator.decision import Outcome, OutcomeKind
+from orchestrator.providers.base import MalformedResponse
 from orchestrator.providers.openai import OPENAI_ADAPTER, OpenAIAdapter
+from orchestrator.providers.registry import adapter_for
 from shared.models import ChatRequest, Usage, openai_error_body, parse_chat_request
 from tests.unit.adapter_support import deployment
 

@@ -7,18 +7,16 @@ from collections.abc import Callable
 
 import pytest
 
-from orchestrator.policy import (
+from orchestrator.decision import (
     DECISION_TABLE,
     Action,
-    BackoffPolicy,
     Decision,
     Outcome,
     OutcomeKind,
-    PolicyError,
-    RetryPolicy,
     decide,
     full_jitter_backoff_s,
 )
+from orchestrator.policies import BackoffPolicy, PolicyError, RetryPolicy
 from tests.unit.fakes import ScriptedRandom
 
 POLICY = RetryPolicy(short_retry_after_max_s=2.0)
@@ -37,6 +35,7 @@ EXPECTED = {
     OutcomeKind.CONTENT_POLICY: (Action.STOP, False),
     OutcomeKind.CLIENT_ERROR: (Action.STOP, False),
     OutcomeKind.AUTH_ERROR: (Action.FAILOVER, False),
+    OutcomeKind.UNEXPECTED_ERROR: (Action.FAILOVER, True),
 }
 
 

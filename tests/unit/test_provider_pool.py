@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.provider_pool import ProviderConnectionError, ProviderPool
+from orchestrator.transport.errors import ProviderConnectionError
+from orchestrator.transport.pool import ProviderPool
 from tests.unit.fakes import FakeClock
 
 OK_BODY = b'{"ok":true}'

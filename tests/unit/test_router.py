@@ -14,7 +14,7 @@ from orchestrator.config import (
     ServerConfig,
     default_config,
 )
-from orchestrator.router import Deployment, RoutePlan, Router
+from orchestrator.routing.router import Deployment, RoutePlan, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
 

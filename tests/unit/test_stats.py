@@ -6,11 +6,20 @@ import pytest
 
 from orchestrator.config import ObservabilityConfig
 from orchestrator.engine import Success
-from orchestrator.stats import RecentOutcomes, Stats, latency_summary_ms, percentile
 from orchestrator.streaming.observer import StreamEnd, StreamReport
-from orchestrator.telemetry import Telemetry
+from orchestrator.telemetry.fanout import Telemetry
+from orchestrator.telemetry.stats import RecentOutcomes, Stats, latency_summary_ms, percentile
 from shared.models import ChatMessage, ChatRequest
-from tests.unit.observer_support import ANTHROPIC, E400, E500, OK, OPENAI, R429, EngineHarness
+from tests.unit.observer_support import (
+    ANTHROPIC,
+    E400,
+    E500,
+    OK,
+    OPENAI,
+    R429,
+    EngineHarness,
+    open_stream,
+)
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -92,8 +101,7 @@ def test_a_stream_that_breaks_after_its_first_token_counts_as_failed() -> None:
     deployment = harness.deployment(OPENAI)
     request = ChatRequest("gpt-4", (ChatMessage("user", "hi"),), stream=True)
     for request_id, end in (("req_cut", StreamEnd.INTERRUPTED), ("req_ok", StreamEnd.COMPLETED)):
-        # Any stream object will do: the counts read only that there is one.
-        opened = Success(None, deployment, (), 0.2, stream=object())  # type: ignore[arg-type]
+        opened = Success(open_stream(deployment), deployment, (), 0.2)
         telemetry.on_result(request, request_id, opened)
         telemetry.on_stream_end(deployment, StreamReport(request_id, end, 3, 0, 1.0, None))
     requests = telemetry.stats.to_json()["requests"]

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from orchestrator.app import create_app
 from orchestrator.config import load_config
-from orchestrator.router import Deployment
+from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, StreamEnd, StreamReport
 
 OPENAI_PATH: Final = "/v1/chat/completions"

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from orchestrator.streaming.chunks import ChunkEncoder, error_event
+from orchestrator.http.openai_chunks import ChunkEncoder, error_event
 from shared.models import Usage
 
 

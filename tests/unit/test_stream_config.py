@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import ConfigError, StreamPolicy, load_config
-from orchestrator.streaming.attempt import stream_policy_for
+from orchestrator.engine.attempt import stream_policy_for
 from shared.models import ChatMessage, ChatRequest
 
 

@@ -7,23 +7,21 @@ from typing import Any
 import orjson
 import pytest
 
-from orchestrator.policy import OutcomeKind
-from orchestrator.streaming.events import (
+from orchestrator.answers import (
     DONE,
     Finish,
     Malformed,
     StreamEvent,
+    StreamTranslator,
     TextDelta,
     UpstreamError,
     UsageReport,
 )
+from orchestrator.decision import OutcomeKind
+from orchestrator.providers.anthropic_stream import AnthropicStreamTranslator
+from orchestrator.providers.openai_stream import OpenAIStreamTranslator
+from orchestrator.providers.registry import adapter_for
 from orchestrator.streaming.sse import ServerSentEvent
-from orchestrator.streaming.translate import (
-    AnthropicStreamTranslator,
-    OpenAIStreamTranslator,
-    StreamTranslator,
-    translator_for,
-)
 from shared.models import Usage
 
 
@@ -147,10 +145,10 @@ def test_anthropic_non_text_deltas_and_unknown_events_are_ignored() -> None:
 
 
 def test_usage_follows_the_finish_only_for_openai() -> None:
-    assert translator_for("openai").usage_follows_finish is True
-    assert translator_for("anthropic").usage_follows_finish is False
+    assert adapter_for("openai").stream_translator().usage_follows_finish is True
+    assert adapter_for("anthropic").stream_translator().usage_follows_finish is False
 
 
 def test_unknown_wire_format_is_refused() -> None:
     with pytest.raises(ValueError, match="gemini"):
-        translator_for("gemini")
+        adapter_for("gemini")

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from orchestrator.validation import ValidationError, validate_chat_request
+from orchestrator.http.validation import ValidationError, validate_chat_request
 
 
 @dataclass

@@ -20,14 +20,14 @@ from aiohttp.typedefs import Handler, Middleware
 
 from orchestrator.breaker import BreakerState
 from orchestrator.config import ObservabilityConfig
+from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Success
-from orchestrator.journeys import JourneyStore, Rejection
-from orchestrator.metrics import Metrics
-from orchestrator.policy import Decision, Outcome
-from orchestrator.router import Deployment
-from orchestrator.stats import Stats
+from orchestrator.http.validation import ValidationError
+from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import StreamReport
-from orchestrator.validation import ValidationError
+from orchestrator.telemetry.journeys import JourneyStore, Rejection
+from orchestrator.telemetry.metrics import Metrics
+from orchestrator.telemetry.stats import Stats
 from shared.models import ChatRequest
 
 BREAKER_LOGGER: Final = "orchestrator.breaker"
@@ -38,6 +38,7 @@ _TRANSITION_EVENT: Final = {
     BreakerState.OPEN: "breaker_opened",
     BreakerState.HALF_OPEN: "breaker_half_open",
     BreakerState.CLOSED: "breaker_closed",
+    BreakerState.FORCED_OPEN: "breaker_forced_open",
 }
 
 

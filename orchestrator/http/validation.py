@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from orchestrator.config import STREAM_MODES
+from orchestrator.policies import STREAM_MODES
 from shared.models import ChatRequest, FieldError, openai_error_body, parse_chat_request
 
 HTTP_BAD_REQUEST: Final = 400

@@ -1,4 +1,4 @@
-"""Our side of the wire: OpenAI ``chat.completion.chunk`` server-sent events.
+"""The chat-completions API's streams: OpenAI ``chat.completion.chunk`` server-sent events.
 
 The constant part of every chunk (id, created, model) is encoded once per stream; each
 delta then costs one small ``orjson.dumps``. Whatever format answered upstream, the
@@ -7,7 +7,6 @@ client sees OpenAI's shape, with the deployment that answered as ``model``.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any, Final
 
 import orjson
@@ -15,14 +14,6 @@ import orjson
 from shared.models import Usage, openai_error_body
 
 DONE_EVENT: Final = b"data: [DONE]\n\n"
-SSE_HEADERS: Final = MappingProxyType(
-    {
-        "Content-Type": "text/event-stream; charset=utf-8",
-        "Cache-Control": "no-cache",
-        # Reverse proxies (nginx) buffer responses unless told not to; a buffered stream is not one.
-        "X-Accel-Buffering": "no",
-    }
-)
 
 
 class ChunkEncoder:
@@ -71,6 +62,17 @@ class ChunkEncoder:
     def usage(self, usage: Usage) -> bytes:
         """OpenAI's usage chunk: no choices, the counts of the whole answer."""
         return _event({**self._base, "choices": [], "usage": usage.to_openai()})
+
+    def ending(self, finish_reason: str, usage: Usage | None, extra: dict[str, Any]) -> bytes:
+        """The finish chunk, the usage chunk when asked for and known, then ``[DONE]``."""
+        parts = [self.finish(finish_reason, extra)]
+        if self._include_usage and usage is not None:
+            parts.append(self.usage(usage))
+        parts.append(DONE_EVENT)
+        return b"".join(parts)
+
+    def error(self, message: str, code: str, request_id: str, detail: dict[str, Any]) -> bytes:
+        return error_event(message, code, request_id, detail)
 
 
 def error_event(message: str, code: str, request_id: str, detail: dict[str, Any]) -> bytes:

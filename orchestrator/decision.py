@@ -1,17 +1,21 @@
-"""Retry policy: what each attempt's outcome means, as data, and how long to back off.
+"""What each attempt's outcome means, as data: the outcome value, the decision table and
+backoff.
 
-The engine never asks "was it a 429?". It builds an :class:`Outcome` for every attempt,
-asks :func:`decide` what to do, and the breaker, logs and metrics read the same value.
+The engine never asks "was it a 429?". Every attempt ends as an :class:`Outcome`; the
+engine asks :func:`decide` what to do next, and the breaker registry reads the same
+table's breaker column (:attr:`Rule.breaker`) to record it. Logs and metrics read the
+same value. Adding an outcome kind is one row here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from orchestrator.policies import BackoffPolicy, RetryPolicy
 from shared.values import value
 
 
@@ -19,7 +23,7 @@ class OutcomeKind(StrEnum):
     SUCCESS = "success"
     SERVER_ERROR = "server_error"  # 500, 502, 503, 504
     OVERLOADED = "overloaded"  # Anthropic's 529
-    CONNECTION_ERROR = "connection_error"  # refused, reset, closed before an answer
+    CONNECTION_ERROR = "connection_error"  # refused, reset, TLS, closed before an answer
     MALFORMED_RESPONSE = "malformed_response"  # 2xx whose body is not the provider's shape
     TIMEOUT = "timeout"  # the per-attempt timeout fired (or the provider said 408)
     RATE_LIMITED = "rate_limited"  # 429
@@ -27,6 +31,9 @@ class OutcomeKind(StrEnum):
     CONTENT_POLICY = "content_policy"
     CLIENT_ERROR = "client_error"  # other 4xx: our request is wrong; no one else will fix it
     AUTH_ERROR = "auth_error"  # 401/403: this deployment's key is wrong, another may work
+    # An exception nobody foresaw inside the attempt (a bug, a library's new error): this
+    # deployment cannot serve the request as things stand, another one may.
+    UNEXPECTED_ERROR = "unexpected_error"
 
 
 class Action(StrEnum):
@@ -35,6 +42,12 @@ class Action(StrEnum):
     FAILOVER = "failover"  # the next deployment in the plan, at once
     FAILOVER_LARGER_CONTEXT = "failover_larger_context"  # a later deployment with a larger window
     STOP = "stop"  # give up: the error is the caller's answer
+
+
+class BreakerEffect(StrEnum):
+    HEAL = "heal"  # a healthy answer: closes a half-open breaker, resets the failure count
+    TRIP = "trip"  # the provider failed: counts towards opening
+    NEUTRAL = "neutral"  # says nothing about the provider's health (our request was wrong)
 
 
 @value
@@ -56,84 +69,38 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class Rule:
     action: Action
-    trips_breaker: bool  # counts as a provider failure for the circuit breaker
-    heals_breaker: bool = False
+    breaker: BreakerEffect
 
+    @property
+    def trips_breaker(self) -> bool:
+        return self.breaker is BreakerEffect.TRIP
+
+    @property
+    def heals_breaker(self) -> bool:
+        return self.breaker is BreakerEffect.HEAL
+
+
+_HEAL, _TRIP, _NEUTRAL = BreakerEffect.HEAL, BreakerEffect.TRIP, BreakerEffect.NEUTRAL
 
 DECISION_TABLE: Final[Mapping[OutcomeKind, Rule]] = MappingProxyType(
     {
-        OutcomeKind.SUCCESS: Rule(Action.RETURN, trips_breaker=False, heals_breaker=True),
-        OutcomeKind.SERVER_ERROR: Rule(Action.RETRY_SAME, trips_breaker=True),
-        OutcomeKind.OVERLOADED: Rule(Action.RETRY_SAME, trips_breaker=True),
-        OutcomeKind.CONNECTION_ERROR: Rule(Action.RETRY_SAME, trips_breaker=True),
-        OutcomeKind.MALFORMED_RESPONSE: Rule(Action.RETRY_SAME, trips_breaker=True),
+        OutcomeKind.SUCCESS: Rule(Action.RETURN, _HEAL),
+        OutcomeKind.SERVER_ERROR: Rule(Action.RETRY_SAME, _TRIP),
+        OutcomeKind.OVERLOADED: Rule(Action.RETRY_SAME, _TRIP),
+        OutcomeKind.CONNECTION_ERROR: Rule(Action.RETRY_SAME, _TRIP),
+        OutcomeKind.MALFORMED_RESPONSE: Rule(Action.RETRY_SAME, _TRIP),
         # A silent provider is likely to stay silent: never re-hit it within the request.
-        OutcomeKind.TIMEOUT: Rule(Action.FAILOVER, trips_breaker=True),
+        OutcomeKind.TIMEOUT: Rule(Action.FAILOVER, _TRIP),
         # Refined by Retry-After in decide(): short -> wait and retry the same deployment.
-        OutcomeKind.RATE_LIMITED: Rule(Action.FAILOVER, trips_breaker=True),
-        OutcomeKind.CONTEXT_LENGTH: Rule(Action.FAILOVER_LARGER_CONTEXT, trips_breaker=False),
-        OutcomeKind.CONTENT_POLICY: Rule(Action.STOP, trips_breaker=False),
-        OutcomeKind.CLIENT_ERROR: Rule(Action.STOP, trips_breaker=False),
-        OutcomeKind.AUTH_ERROR: Rule(Action.FAILOVER, trips_breaker=False),
+        OutcomeKind.RATE_LIMITED: Rule(Action.FAILOVER, _TRIP),
+        OutcomeKind.CONTEXT_LENGTH: Rule(Action.FAILOVER_LARGER_CONTEXT, _NEUTRAL),
+        OutcomeKind.CONTENT_POLICY: Rule(Action.STOP, _NEUTRAL),
+        OutcomeKind.CLIENT_ERROR: Rule(Action.STOP, _NEUTRAL),
+        OutcomeKind.AUTH_ERROR: Rule(Action.FAILOVER, _NEUTRAL),
+        # Likely to happen again on this deployment: go elsewhere, and let the breaker know.
+        OutcomeKind.UNEXPECTED_ERROR: Rule(Action.FAILOVER, _TRIP),
     }
 )
-
-DEFAULT_BACKOFF_BASE_S: Final = 2.0
-DEFAULT_BACKOFF_MULTIPLIER: Final = 2.0
-DEFAULT_BACKOFF_CAP_S: Final = 30.0
-DEFAULT_MAX_ATTEMPTS_TOTAL: Final = 6
-DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT: Final = 3
-DEFAULT_SHORT_RETRY_AFTER_MAX_S: Final = 2.0
-
-
-class PolicyError(ValueError):
-    """A policy value is out of range; the message names the key and the bad value."""
-
-
-def _require(ok: bool, key: str, value: object, rule: str) -> None:
-    if not ok:
-        raise PolicyError(f"{key}={value!r} {rule}")
-
-
-@dataclass(frozen=True, slots=True)
-class BackoffPolicy:
-    base_s: float = DEFAULT_BACKOFF_BASE_S
-    multiplier: float = DEFAULT_BACKOFF_MULTIPLIER
-    cap_s: float = DEFAULT_BACKOFF_CAP_S
-
-    def __post_init__(self) -> None:
-        _require(self.base_s >= 0, "backoff.base_s", self.base_s, "must be >= 0")
-        _require(self.multiplier >= 1, "backoff.multiplier", self.multiplier, "must be >= 1")
-        _require(self.cap_s >= self.base_s, "backoff.cap_s", self.cap_s, "must be >= base_s")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts_total: int = DEFAULT_MAX_ATTEMPTS_TOTAL
-    max_attempts_per_deployment: int = DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT
-    # A 429 whose Retry-After is at most this long is waited out on the same deployment.
-    short_retry_after_max_s: float = DEFAULT_SHORT_RETRY_AFTER_MAX_S
-    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
-
-    def __post_init__(self) -> None:
-        _require(
-            self.max_attempts_total >= 1,
-            "retry.max_attempts_total",
-            self.max_attempts_total,
-            "must be >= 1",
-        )
-        _require(
-            self.max_attempts_per_deployment >= 1,
-            "retry.max_attempts_per_deployment",
-            self.max_attempts_per_deployment,
-            "must be >= 1",
-        )
-        _require(
-            self.short_retry_after_max_s >= 0,
-            "retry.short_retry_after_max_s",
-            self.short_retry_after_max_s,
-            "must be >= 0",
-        )
 
 
 @value

@@ -21,13 +21,14 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from orchestrator.breaker import BreakerRegistry, BreakerState, CircuitBreaker
+from orchestrator.breaker import BreakerRegistry, CircuitBreaker
+from orchestrator.breaker.circuit import REFUSING
 from orchestrator.config import AdminConfig, AppConfig
-from orchestrator.observability import REQUEST_ID
-from orchestrator.openapi import openapi_document
-from orchestrator.responses import JSON_CONTENT_TYPE, error_response, json_response
-from orchestrator.router import Deployment, Router
-from orchestrator.telemetry import Telemetry
+from orchestrator.http.openapi import openapi_document
+from orchestrator.http.responses import JSON_CONTENT_TYPE, error_response, json_response
+from orchestrator.routing.router import Deployment, Router
+from orchestrator.telemetry.fanout import Telemetry
+from orchestrator.telemetry.logs import REQUEST_ID
 from shared.models import openai_error_body
 
 MODEL_OWNER: Final = "llm-orchestrator"
@@ -201,9 +202,7 @@ class _AdminApi:
 
     async def ready(self, request: web.Request) -> web.Response:
         breakers = self._context.breakers
-        open_now = [
-            key for key in self._deployments if breakers.get(key).state is BreakerState.OPEN
-        ]
+        open_now = [key for key in self._deployments if breakers.get(key).state in REFUSING]
         available = len(self._deployments) - len(open_now)
         body = {
             "status": "ready" if available else "unavailable",

@@ -15,8 +15,8 @@ with no ``await`` inside it, and the scrape (``GET /metrics``) runs on that same
 an update is never interleaved with another one or with a scrape.
 
 Breaker state is not pushed on every change but read at scrape time by a collector: the
-OPEN -> HALF_OPEN change happens lazily, when the state is read, so a pushed gauge would go
-on saying "open" long after the cool-down ended.
+OPEN -> HALF_OPEN change is recorded only at the next call through the breaker, so a
+pushed gauge would go on saying "open" long after the cool-down ended.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 from orchestrator.breaker import BreakerRegistry, BreakerState
+from orchestrator.decision import Decision, Outcome, OutcomeKind
 from orchestrator.engine import EngineResult, Success
-from orchestrator.policy import Decision, Outcome, OutcomeKind
-from orchestrator.router import Deployment
+from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import StreamEnd, StreamReport
 from shared.models import ChatRequest
 
@@ -52,8 +52,9 @@ BREAKER_STATE_VALUE: Final = {
     BreakerState.CLOSED: 0.0,
     BreakerState.HALF_OPEN: 1.0,
     BreakerState.OPEN: 2.0,
+    BreakerState.FORCED_OPEN: 3.0,
 }
-"""``orchestrator_breaker_state``: 0 closed, 1 half-open, 2 open (higher is worse)."""
+"""``orchestrator_breaker_state``: 0 closed, 1 half-open, 2 open, 3 forced open (drained)."""
 
 # Failure codes the engine answers with; anything else (a provider's own rejection code)
 # is folded into one label value so a provider cannot grow the series without bound.
@@ -271,7 +272,7 @@ class BreakerStateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         state = GaugeMetricFamily(
             "orchestrator_breaker_state",
-            "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open.",
+            "Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open, 3 forced open.",
             labels=["deployment"],
         )
         failures = GaugeMetricFamily(

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.decision import DECISION_TABLE, Decision, Outcome, OutcomeKind
 from orchestrator.engine import EngineResult, Success
-from orchestrator.policy import DECISION_TABLE, Decision, Outcome, OutcomeKind
-from orchestrator.router import Deployment
+from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import PROVIDER_FAILURES, StreamEnd
 from shared.models import ChatRequest
 

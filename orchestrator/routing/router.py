@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from orchestrator.breaker import BreakerRegistry, BreakerState, CircuitBreaker
+from orchestrator.breaker import BreakerRegistry, CircuitBreaker
+from orchestrator.breaker.circuit import REFUSING
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
 from shared.models import ChatRequest
 from shared.values import value
@@ -116,7 +117,7 @@ class Router:
                     continue
                 del self._excluded_until[deployment.key]
             breaker = self._breakers[deployment.key]
-            if breaker.state is BreakerState.OPEN:
+            if breaker.state in REFUSING:
                 skipped_open.append((deployment, _probe_time(breaker, now)))
                 continue
             allowed.append(deployment)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from orchestrator.breaker import BreakerState
-from orchestrator.policy import Action, OutcomeKind
+from orchestrator.decision import Action, OutcomeKind
 from shared.models import OPENAI_ROLES
 
 OPENAPI_VERSION: Final = "3.1.0"

@@ -1,0 +1,90 @@
+"""The configuration's typed sections: what the loader builds and the app reads.
+
+Policies (retry, breaker, deadline, stream) are in :mod:`orchestrator.policies`; these are
+the settings that are not policies: where providers live, which routes serve which models,
+the server, admin and observability knobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from orchestrator.policies import (
+    BreakerPolicy,
+    DeadlinePolicy,
+    RetryPolicy,
+    StreamPolicy,
+)
+
+DEFAULT_PROVIDER_BASE_URL: Final = "http://127.0.0.1:8001"
+DEFAULT_ATTEMPT_TIMEOUT_S: Final = 10.0
+DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
+DEFAULT_JOURNEYS_MAX: Final = 1_000
+DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    wire_format: str  # one of orchestrator.providers.registry.wire_formats()
+    base_url: str  # without the API path, e.g. http://127.0.0.1:8001
+    attempt_timeout_s: float
+    api_key_env: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # resolved from api_key_env
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentConfig:
+    provider: str
+    model: str
+    context_window_tokens: int
+    max_output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    model: str  # the public model name callers send
+    deployments: tuple[DeploymentConfig, ...]
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """Who may act on breakers: a bearer token read from ``token_env`` at start-up."""
+
+    token_env: str | None = DEFAULT_ADMIN_TOKEN_ENV
+    token: str | None = field(default=None, repr=False)  # resolved from token_env
+    # With no token configured, admin actions answer 403 unless this is set (local use, tests).
+    allow_unauthenticated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilityConfig:
+    journeys_max: int = DEFAULT_JOURNEYS_MAX  # recent request journeys kept; oldest evicted
+    # Recent outcomes kept per deployment (and for the whole service) for /v1/providers and
+    # /stats: success rate and latency percentiles describe this window, not all time.
+    latency_window_size: int = DEFAULT_LATENCY_WINDOW_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    server: ServerConfig
+    providers: Mapping[str, ProviderConfig]
+    routes: Mapping[str, RouteConfig]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    stream: StreamPolicy = field(default_factory=StreamPolicy)  # routes may override it

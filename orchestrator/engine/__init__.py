@@ -1,0 +1,17 @@
+"""The reliability loop (:mod:`.loop`), one attempt over the wire (:mod:`.attempt`), the
+values both return (:mod:`.results`) and the failures a request can end in
+(:mod:`.failures`)."""
+
+from orchestrator.engine.loop import Engine, EngineObserver, NullObserver, Upstream
+from orchestrator.engine.results import AttemptResult, EngineResult, Failure, Success
+
+__all__ = [
+    "AttemptResult",
+    "Engine",
+    "EngineObserver",
+    "EngineResult",
+    "Failure",
+    "NullObserver",
+    "Success",
+    "Upstream",
+]

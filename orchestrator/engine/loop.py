@@ -1,0 +1,301 @@
+"""The reliability loop: attempts, decisions, backoff and one deadline per request.
+
+A request walks its route plan in rounds. Within a round each deployment is tried in
+order; a retryable failure (5xx, connection error, a short 429) retries the same
+deployment after a wait, up to ``max_attempts_per_deployment``; anything that says "go
+elsewhere" (timeout, long 429, auth error) fails over at once, without waiting. When the
+round is over and deployments remain, the next round starts after a jittered backoff.
+No wait is taken for a deployment whose breaker would refuse it. Every wait and every
+attempt fits inside the request's deadline, and the total number of attempts is capped.
+Each attempt's :class:`~orchestrator.decision.Outcome` is recorded once in the breaker
+registry and read by the journey log and the attempt records alike; the loop returns a
+value, success or failure, and raises only when cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from orchestrator.breaker import BreakerRegistry
+from orchestrator.decision import Action, Decision, Outcome, OutcomeKind, decide
+from orchestrator.decision import full_jitter_backoff_s as backoff_s
+from orchestrator.engine import failures
+from orchestrator.engine.journal import event, first_try_level, log, ms
+from orchestrator.engine.results import AttemptResult, EngineResult, Failure, Success
+from orchestrator.policies import DeadlinePolicy, RetryPolicy
+from orchestrator.routing.router import Deployment, Router
+from orchestrator.streaming.reader import UpstreamStream
+from shared.models import AttemptRecord, ChatRequest
+
+
+class Upstream(Protocol):
+    """One attempt. For a ``stream: true`` request ``timeout_s`` is all the time left in the
+    request deadline: the upstream applies its own first-token limit inside it."""
+
+    async def attempt(
+        self,
+        deployment: Deployment,
+        request: ChatRequest,
+        request_id: str,
+        attempt_number: int,
+        timeout_s: float,
+    ) -> AttemptResult: ...
+
+
+class EngineObserver(Protocol):
+    """Reads the same outcome values as the breaker and the logs (metrics, journeys)."""
+
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None: ...
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None: ...
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None: ...
+
+    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None: ...
+
+
+class NullObserver:
+    def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
+        pass
+
+    def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
+        pass
+
+    def on_failover(self, left: Deployment, to: Deployment) -> None:
+        pass
+
+    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+        pass
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        breakers: BreakerRegistry,
+        upstream: Upstream,
+        retry: RetryPolicy,
+        deadline: DeadlinePolicy,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[], float],
+        observer: EngineObserver | None = None,
+    ) -> None:
+        self.observer: EngineObserver = observer or NullObserver()
+        self.router = router
+        self.breakers = breakers
+        self.upstream = upstream
+        self.retry = retry
+        self.deadline = deadline
+        self.clock = clock
+        self.sleep = sleep
+        self.random = random
+
+    async def run(self, request: ChatRequest, request_id: str) -> EngineResult:
+        result = await _Run(self, request, request_id).execute()
+        self.observer.on_result(request, request_id, result)
+        return result
+
+
+class _Run:
+    """One request's walk through its plan; all per-request mutable state lives here."""
+
+    def __init__(self, engine: Engine, request: ChatRequest, request_id: str) -> None:
+        self.engine = engine
+        self.request = request
+        self.request_id = request_id
+        self.started = engine.clock()
+        self.deadline_at = self.started + engine.deadline.request_deadline_s
+        self.attempts: list[AttemptRecord] = []
+        self.attempts_on: dict[str, int] = {}
+        self.out_for_request: set[str] = set()
+        self.waited_before_next_s = 0.0
+        self.last: tuple[Outcome, Deployment] | None = None
+
+    async def execute(self) -> EngineResult:
+        plan = self.engine.router.plan(self.request)
+        if not plan.deployments:
+            now = self.engine.clock()
+            return failures.unavailable(plan, self.request.model, now, self._elapsed_s())
+        deployments = plan.deployments
+        round_index = 0
+        while True:
+            for position, deployment in enumerate(deployments):
+                if deployment.key in self.out_for_request:
+                    continue
+                result = await self._serve(deployment)
+                if result is not None:
+                    return result
+                self._log_failover(deployment, deployments[position + 1 :])
+            if self._budget_spent() or not any(self._admissible(d) for d in deployments):
+                return self._exhausted()
+            wait_s = backoff_s(round_index, self.engine.retry.backoff, self.engine.random)
+            round_index += 1
+            if not await self._waited(wait_s, "next_round", None):
+                return self._deadline_exceeded()
+
+    async def _serve(self, deployment: Deployment) -> EngineResult | None:
+        """Attempt ``deployment`` until it answers (a result) or says go elsewhere (None)."""
+        while True:
+            if self._budget_spent():
+                return self._exhausted()
+            breakers = self.engine.breakers
+            if not breakers.admit(deployment.key):
+                self.out_for_request.add(deployment.key)
+                state = breakers.get(deployment.key).state
+                event("skipped_breaker_open", deployment, state=str(state))
+                return None
+            step = await self._attempt(deployment)
+            if not isinstance(step, tuple):
+                return step
+            outcome, decision = step
+            if decision.action is not Action.RETRY_SAME:
+                self._leave(deployment, outcome, decision)
+                return None
+            if self._spent_on(deployment) or not self._admissible(deployment):
+                # Its breaker just opened (or it had its share): no wait for a skip.
+                self.out_for_request.add(deployment.key)
+                return None
+            wait_s = self._retry_wait_s(outcome, decision, deployment)
+            if self.engine.clock() + wait_s >= self.deadline_at:
+                return None  # no time to wait here: let another deployment have a go
+            if not await self._waited(wait_s, "retry_same", deployment):
+                return self._deadline_exceeded()
+
+    async def _attempt(self, deployment: Deployment) -> EngineResult | tuple[Outcome, Decision]:
+        """One attempt: a final result, or the outcome and what to do about it."""
+        remaining_s = self.deadline_at - self.engine.clock()
+        if remaining_s <= 0:
+            self.engine.breakers.release(deployment.key)
+            return self._deadline_exceeded()
+        attempt_number = len(self.attempts) + 1
+        self.attempts_on[deployment.key] = self.attempts_on.get(deployment.key, 0) + 1
+        timeout_s = (
+            remaining_s
+            if self.request.stream
+            else min(deployment.provider.attempt_timeout_s, remaining_s)
+        )
+        level = first_try_level(attempt_number)
+        if log.isEnabledFor(level):  # a first try's lines are off at INFO: skip their fields
+            event(
+                "attempt", deployment, level, attempt=attempt_number, timeout_s=round(timeout_s, 3)
+            )
+        try:
+            result = await self.engine.upstream.attempt(
+                deployment, self.request, self.request_id, attempt_number, timeout_s
+            )
+        except asyncio.CancelledError:
+            self.engine.breakers.release(deployment.key)  # the caller left: judge nothing
+            raise
+        outcome = result.outcome
+        if not isinstance(result.answer, UpstreamStream):
+            # A committed stream is judged by how it ends: the relay records it then.
+            self.engine.breakers.record(deployment.key, outcome.kind)
+        decision = decide(outcome, self.engine.retry)
+        self._record(attempt_number, deployment, outcome, decision)
+        self.engine.observer.on_attempt(deployment, outcome, decision)
+        if result.answer is not None and decision.action is Action.RETURN:
+            if log.isEnabledFor(level):
+                latency_ms = ms(outcome.latency_s)
+                event("success", deployment, level, attempt=attempt_number, latency_ms=latency_ms)
+            return Success(result.answer, deployment, tuple(self.attempts), self._elapsed_s())
+        event(
+            "failed",
+            deployment,
+            attempt=attempt_number,
+            error_kind=str(outcome.kind),
+            status=outcome.status,
+            error=outcome.message,
+            decision=str(decision.action),
+            latency_ms=ms(outcome.latency_s),
+        )
+        if decision.action is Action.STOP:
+            return failures.rejected(outcome, deployment, tuple(self.attempts), self._elapsed_s())
+        if self.engine.clock() >= self.deadline_at:
+            return self._deadline_exceeded()
+        return outcome, decision
+
+    def _admissible(self, deployment: Deployment) -> bool:
+        """Could ``deployment`` be attempted next? A read: no probe slot is taken."""
+        if deployment.key in self.out_for_request:
+            return False
+        return self.engine.breakers.get(deployment.key).would_admit()
+
+    def _retry_wait_s(self, outcome: Outcome, decision: Decision, deployment: Deployment) -> float:
+        if outcome.kind is OutcomeKind.RATE_LIMITED:
+            return decision.wait_s  # the provider said how long; guessing shorter just fails
+        retry_index = self.attempts_on[deployment.key] - 1
+        return backoff_s(retry_index, self.engine.retry.backoff, self.engine.random)
+
+    def _leave(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
+        """Fail over from ``deployment``; decide whether a later round may come back to it."""
+        if decision.exclude_for_s is not None:
+            self.engine.router.exclude(deployment.key, self.engine.clock() + decision.exclude_for_s)
+        if decision.action is Action.FAILOVER_LARGER_CONTEXT:
+            too_small = deployment.context_window_tokens
+            for candidate in self.engine.router.plan(self.request).deployments:
+                if candidate.context_window_tokens <= too_small:
+                    self.out_for_request.add(candidate.key)
+            return
+        # A timeout may be a blip: skip it now, but a later round may try it again.
+        if outcome.kind is not OutcomeKind.TIMEOUT or self._spent_on(deployment):
+            self.out_for_request.add(deployment.key)
+
+    async def _waited(self, wait_s: float, reason: str, deployment: Deployment | None) -> bool:
+        """Wait ``wait_s``; False (without waiting) when the deadline would pass first."""
+        if wait_s >= self.deadline_at - self.engine.clock():
+            return False
+        event("backoff", deployment, reason=reason, wait_ms=ms(wait_s))
+        self.engine.observer.on_wait(deployment, wait_s, reason)
+        await self.engine.sleep(wait_s)
+        self.waited_before_next_s += wait_s
+        return True
+
+    def _spent_on(self, deployment: Deployment) -> bool:
+        limit = self.engine.retry.max_attempts_per_deployment
+        return self.attempts_on.get(deployment.key, 0) >= limit
+
+    def _budget_spent(self) -> bool:
+        return len(self.attempts) >= self.engine.retry.max_attempts_total
+
+    def _record(
+        self, attempt_number: int, deployment: Deployment, outcome: Outcome, decision: Decision
+    ) -> None:
+        self.attempts.append(
+            AttemptRecord(
+                attempt=attempt_number,
+                provider=deployment.provider.name,
+                model=deployment.model,
+                outcome=str(outcome.kind),
+                status=outcome.status,
+                latency_ms=outcome.latency_s * 1000.0,
+                backoff_ms=self.waited_before_next_s * 1000.0,
+                error=outcome.message,
+                decision=str(decision.action),
+            )
+        )
+        self.waited_before_next_s = 0.0
+        self.last = (outcome, deployment)
+
+    def _log_failover(self, left: Deployment, rest: tuple[Deployment, ...]) -> None:
+        following = next((d for d in rest if d.key not in self.out_for_request), None)
+        if following is not None and not self._budget_spent():
+            event("failover", left, to_provider=following.provider.name, to_model=following.model)
+            self.engine.observer.on_failover(left, following)
+
+    def _elapsed_s(self) -> float:
+        return self.engine.clock() - self.started
+
+    def _exhausted(self) -> Failure:
+        return failures.exhausted(
+            self.last, tuple(self.attempts), self._elapsed_s(), self.request.model
+        )
+
+    def _deadline_exceeded(self) -> Failure:
+        deadline_s = self.engine.deadline.request_deadline_s
+        return failures.deadline_exceeded(
+            self.last, tuple(self.attempts), self._elapsed_s(), deadline_s
+        )

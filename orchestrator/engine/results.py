@@ -1,0 +1,49 @@
+"""What an attempt and a request end as: values the engine returns, never exceptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.answers import Completion
+from orchestrator.decision import Outcome
+from orchestrator.routing.router import Deployment
+from orchestrator.streaming.reader import UpstreamStream
+from shared.models import AttemptRecord
+from shared.values import value
+
+Answer = Completion | UpstreamStream
+"""A plain answer, whole; or a stream read up to its commit point and still open."""
+
+
+@value
+class AttemptResult:
+    outcome: Outcome
+    answer: Answer | None = None  # set when the attempt succeeded
+
+
+@value
+class Success:
+    answer: Answer
+    deployment: Deployment
+    attempts: tuple[AttemptRecord, ...]
+    total_latency_s: float
+
+    @property
+    def stream(self) -> UpstreamStream | None:
+        return self.answer if isinstance(self.answer, UpstreamStream) else None
+
+
+@value
+class Failure:
+    status: int
+    message: str
+    code: str
+    attempts: tuple[AttemptRecord, ...]
+    total_latency_s: float
+    error_type: str = "server_error"
+    param: str | None = None
+    retry_after_s: float | None = None
+    provider_error: dict[str, Any] | None = None
+
+
+EngineResult = Success | Failure

@@ -1,0 +1,113 @@
+"""Every request's context: its id in and out, an error body instead of a stack trace, and
+one JSON access line once the answer is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as random_module
+import re
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+
+from orchestrator.http.responses import error_response
+from orchestrator.telemetry.logs import REQUEST_ID
+from shared.jsonlog import log_fields
+from shared.models import openai_error_body
+
+log: Final = logging.getLogger("orchestrator")
+
+# (public model, provider that answered or None, attempts): folded into the access line, so a
+# healthy request costs one log line and still says who answered it.
+SUMMARY_KEY: Final = web.RequestKey("summary", tuple[str, str | None, int])
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+# A request id names a request in logs; it guards nothing, so it needs uniqueness, not a
+# getrandom() system call per request (what secrets.token_hex costs).
+_request_ids: Final = random_module.Random()
+_SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def request_id_from(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return f"req_{_request_ids.getrandbits(96):024x}"
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id in, request id out, and never a stack trace (the access line: below)."""
+    request_id = request_id_from(request)
+    token = REQUEST_ID.set(request_id)
+    try:
+        response = await _guarded(request, handler, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    finally:
+        REQUEST_ID.reset(token)
+
+
+async def _guarded(request: web.Request, handler: Handler, request_id: str) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(
+            exc.status,
+            openai_error_body(exc.reason, _http_error_type(exc.status), None, None),
+            request_id,
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"event": "internal_error"})
+        return error_response(
+            500,
+            openai_error_body(
+                "The orchestrator hit an internal error; the request id is in this body and in "
+                "the logs.",
+                "server_error",
+                None,
+                "internal_error",
+            ),
+            request_id,
+        )
+
+
+def _http_error_type(status: int) -> str:
+    return "invalid_request_error" if status < 500 else "server_error"
+
+
+class AccessLine(AbstractAccessLogger):
+    """One JSON access line per request, written by aiohttp once the answer is sent.
+
+    ``python -m orchestrator`` passes it to ``run_app`` (``access_log_class``): the line
+    costs the caller no latency, and it is written even when the client hung up early.
+    """
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        # Health probes every few seconds would drown the requests that matter.
+        if request.path.startswith("/health") and response.status == 200:
+            return
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        fields: dict[str, object] = {
+            "request_id": response.headers.get(REQUEST_ID_HEADER),
+            "event": "access",
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(time * 1000.0, 3),
+        }
+        summary = request.get(SUMMARY_KEY)
+        if summary is not None:
+            fields["model"], fields["provider"], fields["attempts"] = summary
+        log_fields(self.logger, "request", fields)

@@ -1,0 +1,1 @@
+"""Route plans: which deployments may serve a request, in which order."""
