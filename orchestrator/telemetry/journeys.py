@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.engine import EngineResult, Success
-from orchestrator.streaming.observer import StreamReport
+from orchestrator.streaming.observer import StreamEnd, StreamReport
 from shared.models import AttemptRecord, ChatRequest
 from shared.values import value
 
@@ -53,7 +53,7 @@ class Journey:
             "fallbacks": list(self.fallbacks),
             "received_at": round(self.received_at, 3),
             "status": self.status,
-            "outcome": _outcome_name(outcome),
+            "outcome": _outcome_name(outcome, self.stream),
             "provider": outcome.deployment.provider.name if isinstance(outcome, Success) else None,
             "served_by": outcome.deployment.key if isinstance(outcome, Success) else None,
             "attempts": len(attempts),
@@ -63,7 +63,7 @@ class Journey:
                 else round(outcome.total_latency_s * 1000.0, 3)
             ),
             "attempt_log": _timeline(attempts),
-            "error": _error(outcome),
+            "error": _error(outcome, self.stream),
             "stream": _stream(self.stream),
         }
 
@@ -79,7 +79,10 @@ def _stream(report: StreamReport | None) -> dict[str, Any] | None:
     }
 
 
-def _outcome_name(outcome: EngineResult | Rejection) -> str:
+def _outcome_name(outcome: EngineResult | Rejection, stream: StreamReport | None) -> str:
+    """A stream is told by how it ended, not by its commit point (where it was a success)."""
+    if stream is not None and stream.end is not StreamEnd.COMPLETED:
+        return stream.end.value
     if isinstance(outcome, Success):
         return "success"
     if isinstance(outcome, Rejection):
@@ -87,9 +90,15 @@ def _outcome_name(outcome: EngineResult | Rejection) -> str:
     return "failure"
 
 
-def _error(outcome: EngineResult | Rejection) -> dict[str, Any] | None:
+def _error(outcome: EngineResult | Rejection, stream: StreamReport | None) -> dict[str, Any] | None:
     if isinstance(outcome, Success):
-        return None
+        if stream is None or stream.end is StreamEnd.COMPLETED:
+            return None
+        return {
+            "message": f"the stream ended after the first token: {stream.end.value}",
+            "code": stream.end.value,
+            "after_content_chunks": stream.content_chunks,
+        }
     if isinstance(outcome, Rejection):
         return {"message": outcome.message, "param": outcome.param, "code": outcome.code}
     return {

@@ -422,3 +422,36 @@ def test_a_policy_error_surfaces_as_a_config_error_not_a_policy_error(tmp_path: 
 def test_breaker_policy_rejects_bad_values_when_built_in_code() -> None:
     with pytest.raises(PolicyError, match=r"^breaker\.open_duration_s=0 must be > 0$"):
         BreakerPolicy(open_duration_s=0)
+
+
+def test_a_key_read_with_a_trailing_newline_is_stripped() -> None:
+    # What `kubectl create secret --from-file` or `echo "$KEY" > file` leaves behind.
+    config = load_config(
+        None, {"OPENAI_API_KEY": "sk-test-secret\n", "ORCH_ADMIN_TOKEN": "  tok \r\n"}
+    )
+    assert config.providers["openai"].api_key == "sk-test-secret"
+    assert config.admin.token == "tok"
+
+
+@pytest.mark.parametrize("bad", ["sk-a\nb", "sk-\x00b", "sk-é"])
+def test_a_key_that_cannot_travel_in_a_header_stops_start_up_naming_the_variable(
+    bad: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"OPENAI_API_KEY": bad})
+    message = str(caught.value)
+    assert "$OPENAI_API_KEY" in message
+    assert "providers.openai" in message
+    assert bad not in message
+    assert "sk-" not in message
+
+
+def test_an_admin_token_that_cannot_travel_in_a_header_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match=r"\$ORCH_ADMIN_TOKEN"):
+        load_config(None, {"ORCH_ADMIN_TOKEN": "a\x7fb"})
+
+
+def test_wire_formats_are_the_provider_registry_s(tmp_path: Path) -> None:
+    text = '[providers.x]\nwire_format = "gemini"\nbase_url = "http://x"'
+    with pytest.raises(ConfigError, match="'anthropic', 'openai'"):
+        load_toml(tmp_path, text)

@@ -263,3 +263,39 @@ async def test_observer_reads_the_same_outcomes_as_the_journey() -> None:
         ("attempt", "anthropic/claude-3-5-sonnet", "success"),
         ("result", "req_test", "Success"),
     ]
+
+
+async def test_no_backoff_precedes_a_deployment_its_breaker_now_refuses() -> None:
+    # The attempt that opens the breaker must not be followed by a wait and then a skip.
+    h = _harness({"openai/gpt-4": [E500]}, breaker=BreakerPolicy(failure_threshold=1))
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic"]
+    assert h.sleeps == []
+    assert result.attempts[1].backoff_ms == 0.0
+
+
+async def test_no_next_round_wait_when_every_remaining_breaker_refuses() -> None:
+    # openai times out (it could come back next round) and its breaker opens; anthropic
+    # spends its attempts. A next-round backoff would only lead to a skip: there is none.
+    h = _harness(
+        {"openai/gpt-4": [TIMEOUT], "anthropic/claude-3-5-sonnet": [E500]},
+        breaker=BreakerPolicy(failure_threshold=1),
+    )
+    result = await h.run()
+    assert isinstance(result, Failure)
+    assert _providers(result) == ["openai", "anthropic"]
+    assert h.sleeps == []
+
+
+async def test_a_half_open_probe_that_fails_is_not_retried_after_a_wait() -> None:
+    policy = BreakerPolicy(failure_threshold=1, open_duration_s=5.0)
+    h = _harness({"openai/gpt-4": [E500, E500, OK]}, breaker=policy)
+    await h.run()  # opens openai's breaker
+    h.clock.advance(5.0)
+    h.sleeps.clear()
+    result = await h.run()  # the probe fails: straight to anthropic
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic"]
+    assert h.sleeps == []
+    assert h.breakers.get("openai/gpt-4").state is BreakerState.OPEN

@@ -20,7 +20,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from orchestrator.app import create_app
 from orchestrator.config import load_config
 from orchestrator.routing.router import Deployment
-from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, StreamEnd, StreamReport
+from orchestrator.streaming.observer import (
+    STREAM_OBSERVER_KEY,
+    StreamEnd,
+    StreamObserver,
+    StreamReport,
+)
 
 OPENAI_PATH: Final = "/v1/chat/completions"
 ANTHROPIC_PATH: Final = "/v1/messages"
@@ -106,15 +111,20 @@ class ScriptedProvider:
 
 
 class RecordingObserver:
-    def __init__(self) -> None:
+    """Records what the app's own observer (its telemetry) is told, and passes it on."""
+
+    def __init__(self, telemetry: StreamObserver) -> None:
+        self.telemetry = telemetry
         self.malformed: list[str] = []
         self.ends: list[StreamReport] = []
 
     def on_malformed_event(self, deployment: Deployment, reason: str) -> None:
         self.malformed.append(reason)
+        self.telemetry.on_malformed_event(deployment, reason)
 
     def on_stream_end(self, deployment: Deployment, report: StreamReport) -> None:
         self.ends.append(report)
+        self.telemetry.on_stream_end(deployment, report)
 
 
 @dataclass
@@ -165,7 +175,7 @@ async def make_stack() -> AsyncIterator[StackFactory]:
             **env,
         }
         app = create_app(load_config(None, environ))
-        observer = RecordingObserver()
+        observer = RecordingObserver(app[STREAM_OBSERVER_KEY])
         app[STREAM_OBSERVER_KEY] = observer
         client = TestClient(TestServer(app))
         await client.start_server()
@@ -333,3 +343,17 @@ async def test_buffered_mode_treats_a_stall_as_a_timeout_and_fails_over(
     )
     status, events, _ = await stack.stream()
     assert (status, text_of(events), events[-1]) == (200, "done", b"[DONE]")
+
+
+async def test_a_stream_s_journey_tells_how_the_stream_ended_not_its_commit_point(
+    make_stack: StackFactory,
+) -> None:
+    error = sse({"error": {"message": "model crashed", "type": "server_error"}})
+    stack = await make_stack({OPENAI_PATH: [Reply([oa({"content": "Half"}), GATE, error])]})
+    status, _, headers = await stack.stream()
+    assert status == 200
+    async with stack.client.get(f"/v1/requests/{headers['X-Request-ID']}") as response:
+        journey = await response.json()
+    assert journey["outcome"] == "upstream_stream_error"
+    assert journey["stream"]["end"] == "upstream_stream_error"
+    assert journey["error"]["code"] == "upstream_stream_error"
