@@ -16,6 +16,7 @@ from aiohttp.web_request import BaseRequest
 
 from orchestrator.http.responses import error_response
 from orchestrator.telemetry.logs import REQUEST_ID
+from shared.jsonlog import log_fields
 from shared.models import openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
@@ -109,4 +110,4 @@ class AccessLine(AbstractAccessLogger):
         summary = request.get(SUMMARY_KEY)
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary
-        self.logger.info("request", extra=fields)
+        log_fields(self.logger, "request", fields)

@@ -6,12 +6,13 @@ import asyncio
 import io
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from shared.jsonlog import JsonLineHandler, configure_json_logging
+from shared.jsonlog import JsonLineHandler, configure_json_logging, log_fields
 
 ORCHESTRATOR_FORMAT = "%(levelname)s %(name)s %(message)s %(request_id)s"
 FIELDS: dict[str, object] = {
@@ -113,3 +114,51 @@ async def test_in_an_event_loop_lines_are_flushed_together_and_errors_at_once(
     assert stream.flushes == 1
     logger.error("bad news")
     assert stream.flushes == 2
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {k: v for k, v in FIELDS.items() if k != "_private"},
+        FIELDS,
+        {"event": "no request id"},
+        {"request_id": None, "model": "gpt-4o", "provider": None, "attempts": 2},
+    ],
+)
+def test_log_fields_writes_what_the_formatter_writes_for_the_same_record(
+    fields: dict[str, object],
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, JsonLineHandler.installed)
+    stream = io.StringIO()
+    try:
+        configure_json_logging("INFO", ORCHESTRATOR_FORMAT, stream=stream)
+        logger = logging.getLogger("orchestrator.access")
+        log_fields(logger, "request", fields)
+        [handler] = root.handlers
+        assert handler.formatter is not None
+        record = logger.makeRecord(
+            logger.name, logging.INFO, "f.py", 1, "request", (), None, None, dict(fields)
+        )
+        expected = _without_timestamp(handler.formatter.format(record))
+        got = _without_timestamp(stream.getvalue())
+        assert list(got.items()) == list(expected.items())  # same fields, same order
+        assert "timestamp" in orjson.loads(stream.getvalue())
+    finally:
+        root.handlers[:], level, JsonLineHandler.installed = saved
+        root.setLevel(level)
+
+
+def test_log_fields_takes_the_standard_path_when_another_handler_listens(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO):
+        log_fields(logging.getLogger("orchestrator.access"), "request", FIELDS)
+    assert [r.getMessage() for r in caplog.records] == ["request"]
+    assert caplog.records[0].__dict__["status"] == 200
+
+
+def _without_timestamp(line: str) -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads(line)
+    data.pop("timestamp", None)
+    return data
