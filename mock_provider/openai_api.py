@@ -17,7 +17,8 @@ from mock_provider.dialect import (
     masked_key,
     random_id,
 )
-from shared.models import openai_error_body, parse_chat_request
+from shared.chat_parsing import parse_chat_request
+from shared.models import openai_error_body
 
 PATH: Final = "/v1/chat/completions"
 CONTEXT_WINDOW_TOKENS: Final = 8192

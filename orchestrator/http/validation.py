@@ -20,7 +20,8 @@ from typing import Any, Final, Protocol
 import orjson
 
 from orchestrator.policies import STREAM_MODES
-from shared.models import ChatRequest, FieldError, openai_error_body, parse_chat_request
+from shared.chat_parsing import parse_chat_request
+from shared.models import ChatRequest, FieldError, openai_error_body
 
 HTTP_BAD_REQUEST: Final = 400
 HTTP_NOT_FOUND: Final = 404

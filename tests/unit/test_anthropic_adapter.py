@@ -11,7 +11,8 @@ from orchestrator.decision import OutcomeKind
 from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
 from orchestrator.providers.base import MalformedResponse
 from orchestrator.providers.registry import adapter_for
-from shared.models import ChatRequest, Usage, anthropic_error_body, parse_chat_request
+from shared.chat_parsing import parse_chat_request
+from shared.models import ChatRequest, Usage, anthropic_error_body
 from tests.unit.adapter_support import deployment
 
 DEPLOYMENT = deployment("anthropic", model="claude-3-5-sonnet-20241022")

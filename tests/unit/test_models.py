@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 
 import shared.models
+from shared.chat_parsing import parse_chat_request, parse_message
 from shared.models import (
     ChatMessage,
     ChatRequest,
     FieldError,
     StreamOptions,
     estimate_tokens,
-    parse_chat_request,
-    parse_message,
 )
 
 ROLES = "'assistant', 'developer', 'function', 'system', 'tool', 'user'"

@@ -13,7 +13,8 @@ from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.providers.base import MalformedResponse
 from orchestrator.providers.openai import OPENAI_ADAPTER, OpenAIAdapter
 from orchestrator.providers.registry import adapter_for
-from shared.models import ChatRequest, Usage, openai_error_body, parse_chat_request
+from shared.chat_parsing import parse_chat_request
+from shared.models import ChatRequest, Usage, openai_error_body
 from tests.unit.adapter_support import deployment
 
 DEPLOYMENT = deployment("openai", model="gpt-4o-2024")
