@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from tools import bench
-from tools.bench import (
-    BenchSettings,
-    capped_by,
-    combined,
-    compare_throughput,
-    parse_invocation,
-)
+from tools import bench_measure as bench
+from tools.bench import parse_invocation
+from tools.bench_measure import capped_by, combined, compare_throughput
 from tools.bench_processes import (
     ServiceError,
     parse_busy_seconds,
@@ -25,6 +20,7 @@ from tools.bench_processes import (
     pinned,
 )
 from tools.bench_report import checks_from, render_report
+from tools.bench_settings import BenchSettings
 from tools.loadgen import (
     LoadError,
     parse_wrk_output,
