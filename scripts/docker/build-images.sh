@@ -30,11 +30,11 @@ if [ "$WHEELHOUSE" = 1 ]; then
 fi
 
 build() {
-    local dockerfile=$1 tag=$2 started=$SECONDS previous
+    local target=$1 tag=$2 started=$SECONDS previous
     previous=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
-    log "building $tag from $dockerfile on $PYTHON_IMAGE"
+    log "building $tag (Dockerfile target $target) on $PYTHON_IMAGE"
     # The legacy builder's deprecation banner is noise; real errors still reach stderr.
-    docker build --quiet --file "$dockerfile" --tag "$tag" \
+    docker build --quiet --target "$target" --tag "$tag" \
         --build-arg PYTHON_IMAGE="$PYTHON_IMAGE" . >/dev/null \
         2> >(grep -vE '^[[:space:]]*$|DEPRECATED: The legacy builder|buildx component|docs.docker.com/go/buildx' >&2)
     log "built $tag in $((SECONDS - started)) s, $(docker image inspect -f '{{.Size}}' "$tag" \
@@ -45,5 +45,5 @@ build() {
     fi
 }
 
-build mock_provider/Dockerfile "$MOCK_IMAGE"
-build orchestrator/Dockerfile "$ORCH_IMAGE"
+build mock-provider "$MOCK_IMAGE"
+build orchestrator "$ORCH_IMAGE"

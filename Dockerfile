@@ -1,5 +1,6 @@
-# The orchestrator image. Build from the repository root:
-#   docker build -f orchestrator/Dockerfile -t llm-orchestrator:local .
+# Both service images, from one build stage. Build from the repository root:
+#   docker build --target orchestrator -t llm-orchestrator:local .
+#   docker build --target mock-provider -t llm-mock-provider:local .
 # PYTHON_IMAGE: any image with python3 >= 3.11 and its venv module (default: the official one;
 # CI passes a locally built Debian base). With wheels in wheelhouse/ (scripts/docker/wheelhouse.sh)
 # the build needs no package index.
@@ -21,16 +22,27 @@ COPY mock_provider /build/src/mock_provider
 # Always built from these sources, so the image runs the checked-out code.
 RUN sh /build/image-install.sh project
 
-FROM ${PYTHON_IMAGE}
+# What both services' images share: the venv, an unprivileged user, a health check on the
+# service's own port. Exec-form entry points: no shell in between, so `docker stop`'s
+# SIGTERM reaches Python and aiohttp drains in-flight requests before exiting.
+FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/venv/bin:$PATH
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
-EXPOSE 8080
 # urllib, not curl: slim images have no curl. urlopen raises on any non-2xx answer.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["/opt/venv/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]
-# Exec form: no shell in between, so `docker stop`'s SIGTERM reaches Python and aiohttp drains
-# in-flight requests before exiting.
+    CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"SERVICE_PORT\"]}{os.environ[\"HEALTH_PATH\"]}', timeout=2)"]
+
+FROM runtime AS mock-provider
+ENV SERVICE_PORT=8001 HEALTH_PATH=/health
+EXPOSE 8001
+ENTRYPOINT ["/opt/venv/bin/python", "-m", "mock_provider"]
+CMD ["--host", "0.0.0.0", "--port", "8001"]
+
+# Last, so a plain `docker build .` builds the orchestrator.
+FROM runtime AS orchestrator
+ENV SERVICE_PORT=8080 HEALTH_PATH=/health
+EXPOSE 8080
 ENTRYPOINT ["/opt/venv/bin/python", "-m", "orchestrator"]
 CMD ["--host", "0.0.0.0", "--port", "8080"]
