@@ -3,9 +3,16 @@ values both return (:mod:`.results`) and the failures a request can end in
 (:mod:`.failures`)."""
 
 from orchestrator.engine.loop import Engine, EngineObserver, NullObserver, Upstream
-from orchestrator.engine.results import AttemptResult, EngineResult, Failure, Success
+from orchestrator.engine.results import (
+    AttemptCall,
+    AttemptResult,
+    EngineResult,
+    Failure,
+    Success,
+)
 
 __all__ = [
+    "AttemptCall",
     "AttemptResult",
     "Engine",
     "EngineObserver",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from orchestrator.decision import Outcome, OutcomeKind
-from orchestrator.engine.results import AttemptResult
+from orchestrator.engine.results import AttemptCall, AttemptResult
 from orchestrator.policies import STREAM_MODE_FIELD, StreamPolicy
 from orchestrator.providers.base import MalformedResponse, ProviderAdapter
 from orchestrator.providers.registry import adapter_for
@@ -61,14 +61,8 @@ class WireUpstream:
         self._stream_policies = stream_policies
         self._on_malformed = on_malformed
 
-    async def attempt(
-        self,
-        deployment: Deployment,
-        request: ChatRequest,
-        request_id: str,
-        attempt_number: int,
-        timeout_s: float,
-    ) -> AttemptResult:
+    async def attempt(self, call: AttemptCall) -> AttemptResult:
+        deployment, request, timeout_s = call.deployment, call.request, call.timeout_s
         started = self._clock()
         adapter = adapter_for(deployment.provider.wire_format)
         stream = self._new_stream(adapter, deployment, request) if request.stream else None
@@ -76,7 +70,9 @@ class WireUpstream:
         if stream is not None:
             limit_s = min(stream.policy.first_token_timeout_s, timeout_s)
         try:
-            upstream = adapter.build_request(request, deployment, request_id, attempt_number)
+            upstream = adapter.build_request(
+                request, deployment, call.request_id, call.attempt_number
+            )
             if stream is not None:
                 return await self._stream(
                     adapter,

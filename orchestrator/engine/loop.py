@@ -23,7 +23,13 @@ from orchestrator.decision import Action, Decision, Outcome, OutcomeKind, decide
 from orchestrator.decision import full_jitter_backoff_s as backoff_s
 from orchestrator.engine import failures
 from orchestrator.engine.journal import event, first_try_level, log, ms
-from orchestrator.engine.results import AttemptResult, EngineResult, Failure, Success
+from orchestrator.engine.results import (
+    AttemptCall,
+    AttemptResult,
+    EngineResult,
+    Failure,
+    Success,
+)
 from orchestrator.policies import DeadlinePolicy, RetryPolicy
 from orchestrator.routing.router import Deployment, Router
 from orchestrator.streaming.reader import UpstreamStream
@@ -31,17 +37,9 @@ from shared.models import AttemptRecord, ChatRequest
 
 
 class Upstream(Protocol):
-    """One attempt. For a ``stream: true`` request ``timeout_s`` is all the time left in the
-    request deadline: the upstream applies its own first-token limit inside it."""
+    """Makes one attempt; never raises but for cancellation."""
 
-    async def attempt(
-        self,
-        deployment: Deployment,
-        request: ChatRequest,
-        request_id: str,
-        attempt_number: int,
-        timeout_s: float,
-    ) -> AttemptResult: ...
+    async def attempt(self, call: AttemptCall) -> AttemptResult: ...
 
 
 class EngineObserver(Protocol):
@@ -184,9 +182,8 @@ class _Run:
                 "attempt", deployment, level, attempt=attempt_number, timeout_s=round(timeout_s, 3)
             )
         try:
-            result = await self.engine.upstream.attempt(
-                deployment, self.request, self.request_id, attempt_number, timeout_s
-            )
+            call = AttemptCall(deployment, self.request, self.request_id, attempt_number, timeout_s)
+            result = await self.engine.upstream.attempt(call)
         except asyncio.CancelledError:
             self.engine.breakers.release(deployment.key)  # the caller left: judge nothing
             raise

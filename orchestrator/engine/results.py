@@ -8,11 +8,24 @@ from orchestrator.answers import Completion
 from orchestrator.decision import Outcome
 from orchestrator.routing.router import Deployment
 from orchestrator.streaming.reader import UpstreamStream
-from shared.models import AttemptRecord
+from shared.models import AttemptRecord, ChatRequest
 from shared.values import value
 
 Answer = Completion | UpstreamStream
 """A plain answer, whole; or a stream read up to its commit point and still open."""
+
+
+@value
+class AttemptCall:
+    """One attempt to make: what the engine hands its upstream."""
+
+    deployment: Deployment
+    request: ChatRequest
+    request_id: str
+    attempt_number: int  # 1-based, across the whole request
+    # The attempt's time limit; for a stream all the time left in the request deadline (the
+    # upstream applies its own first-token limit inside it).
+    timeout_s: float
 
 
 @value

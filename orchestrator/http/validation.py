@@ -13,7 +13,7 @@ body (``client_max_size``), so an oversized body is never buffered in full.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -150,10 +150,8 @@ def _check_preferred_provider(preferred: str, router: RouteLimits) -> None:
 
 
 def _check_max_tokens(max_tokens: int, request: ChatRequest, router: RouteLimits) -> None:
-    if max_tokens <= router.output_limit(request.model):
-        return  # within the model's own limit, so within the largest among its fallbacks too
-    limit = max(router.output_limit(model) for model in _served_by(request))
-    if max_tokens > limit:
+    limit = _over_every_limit(max_tokens, request, router.output_limit)
+    if limit is not None:
         raise ValidationError(
             HTTP_BAD_REQUEST,
             f"max_tokens is too large: {max_tokens}. This model supports at most "
@@ -165,10 +163,8 @@ def _check_max_tokens(max_tokens: int, request: ChatRequest, router: RouteLimits
 
 def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
     estimated = request.estimated_prompt_tokens()
-    if estimated <= router.context_limit(request.model):
-        return  # fits the model's own window, so it fits the largest among its fallbacks too
-    limit = max(router.context_limit(model) for model in _served_by(request))
-    if estimated > limit:
+    limit = _over_every_limit(estimated, request, router.context_limit)
+    if limit is not None:
         raise ValidationError(
             HTTP_BAD_REQUEST,
             f"This model's maximum context length is {limit} tokens. However, your messages "
@@ -176,6 +172,16 @@ def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
             "messages",
             "context_length_exceeded",
         )
+
+
+def _over_every_limit(
+    tokens: int, request: ChatRequest, limit_of: Callable[[str], int]
+) -> int | None:
+    """The largest limit among the request's models when ``tokens`` exceeds them all."""
+    if tokens <= limit_of(request.model):
+        return None  # within the model's own limit, so within the largest of its fallbacks too
+    limit = max(limit_of(model) for model in _served_by(request))
+    return limit if tokens > limit else None
 
 
 def _served_by(request: ChatRequest) -> tuple[str, ...]:

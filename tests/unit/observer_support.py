@@ -21,7 +21,7 @@ from orchestrator.config import (
     ServerConfig,
 )
 from orchestrator.decision import Outcome, OutcomeKind
-from orchestrator.engine import AttemptResult, Engine, EngineObserver, EngineResult
+from orchestrator.engine import AttemptCall, AttemptResult, Engine, EngineObserver, EngineResult
 from orchestrator.policies import BackoffPolicy, RetryPolicy, StreamPolicy
 from orchestrator.providers.openai_stream import OpenAIStreamTranslator
 from orchestrator.routing.router import Deployment, Router
@@ -77,14 +77,8 @@ class ScriptedUpstream:
         self.healthy = healthy
         self.calls: list[tuple[str, int, float]] = []
 
-    async def attempt(
-        self,
-        deployment: Deployment,
-        request: ChatRequest,
-        request_id: str,
-        attempt_number: int,
-        timeout_s: float,
-    ) -> AttemptResult:
+    async def attempt(self, call: AttemptCall) -> AttemptResult:
+        deployment, attempt_number, timeout_s = call.deployment, call.attempt_number, call.timeout_s
         self.calls.append((deployment.key, attempt_number, timeout_s))
         script = self.scripts.get(deployment.key) or [self.healthy]
         outcome = script.pop(0) if len(script) > 1 else script[0]
