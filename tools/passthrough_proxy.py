@@ -59,9 +59,9 @@ def create_app(config: ProxyConfig) -> web.Application:
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
-    # The yardstick is a plain aiohttp proxy: aiohttp's server and its pooled ClientSession
-    # (the one the orchestrator keeps for streams). The orchestrator's own plain calls go
-    # through orchestrator/provider_pool.py, which is part of what the bench measures.
+    # The yardstick is a plain aiohttp proxy: aiohttp's server and its pooled ClientSession.
+    # The orchestrator's own provider calls go through orchestrator/transport/, which is
+    # part of what the bench measures.
     session = provider_session()
     app[SESSION_KEY] = session
     yield

@@ -1,8 +1,6 @@
-"""Streaming through the orchestrator: ``stream: true`` answered as OpenAI SSE chunks.
-
-- :mod:`.sse` decodes upstream server-sent events; :mod:`.translate` turns each provider's
-  events into :mod:`.events`; :mod:`.chunks` encodes OpenAI ``chat.completion.chunk`` events.
-- :mod:`.attempt` is the engine's upstream for streams: it reads up to the commit point
-  (the first content token), so every earlier failure goes through the decision table.
-- :mod:`.relay` relays the rest with an idle limit and ends every stream honestly.
+"""Streaming, with no provider knowledge: :mod:`.sse` decodes server-sent events,
+:mod:`.reader` holds an open upstream stream (its events translated by the provider's
+translator into :mod:`orchestrator.answers`), :mod:`.commit` reads it up to the commit point
+(the first content token), and :mod:`.relay` relays the rest through the caller's
+:class:`~.relay.StreamRenderer`, ending every stream honestly.
 """

@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
+
+from tests.integration.observability_support import orchestrator, post_json
+from tests.scenarios.target import chat_body
+from tests.support.services import RunningService
+
 
 def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -47,3 +53,24 @@ def test_unknown_key_is_rejected_not_ignored(tmp_path: Path) -> None:
 def test_default_configuration_is_valid() -> None:
     result = _start({})
     assert result.returncode == 0, result.stderr
+
+
+async def test_a_provider_key_with_a_trailing_newline_still_serves(
+    mock_service: RunningService,
+) -> None:
+    # As a key read from a secret file arrives: every call used to be a 500.
+    with orchestrator(mock_service, OPENAI_API_KEY="sk-from-a-file\n") as service:
+        async with aiohttp.ClientSession() as http:
+            url = f"{service.base_url}/v1/chat/completions"
+            status, body, _ = await post_json(http, url, chat_body(model="gpt-4o"))
+    assert status == 200, body
+    assert body["provider"] == "openai"
+    assert body["attempts"] == 1
+
+
+def test_a_provider_key_that_cannot_be_a_header_stops_start_up_naming_its_variable() -> None:
+    result = _start({"OPENAI_API_KEY": "sk-\x01secret"})
+    assert result.returncode == 2
+    assert "$OPENAI_API_KEY" in result.stderr
+    assert "sk-" not in result.stderr
+    assert "Traceback" not in result.stderr
