@@ -19,13 +19,13 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from orchestrator.policies import STREAM_MODES
+from orchestrator.http.nesting import MAX_NESTING_DEPTH, too_deep
+from orchestrator.policies import STREAM_MODE_FIELD, STREAM_MODES
 from shared.chat_parsing import parse_chat_request
 from shared.models import ChatRequest, FieldError, openai_error_body
 
 HTTP_BAD_REQUEST: Final = 400
 HTTP_NOT_FOUND: Final = 404
-STREAM_MODE_FIELD: Final = "stream_mode"
 JSON_PARSE_MESSAGE: Final = (
     "We could not parse the JSON body of your request. The orchestrator expects a JSON "
     "payload, but what was sent was not valid JSON"
@@ -71,10 +71,30 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
         _check_preferred_provider(request.preferred_provider, router)
     if request.extra:
         _check_stream_mode(request.extra)
+    _check_nesting(request)
     if request.max_tokens is not None:
         _check_max_tokens(request.max_tokens, request, router)
     _check_context_length(request, router)
     return request
+
+
+def _check_nesting(request: ChatRequest) -> None:
+    roots: list[tuple[str, Any]] = list(request.extra.items())
+    for index, message in enumerate(request.messages):
+        if message.extra:
+            roots.extend((f"messages[{index}].{k}", v) for k, v in message.extra.items())
+        if isinstance(message.content, list):
+            roots.append((f"messages[{index}].content", message.content))
+    if not roots:
+        return
+    path = too_deep(roots)
+    if path is not None:
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"Invalid '{path}': values may nest at most {MAX_NESTING_DEPTH} levels deep.",
+            path,
+            "nesting_too_deep",
+        )
 
 
 def _check_stream_mode(extra: Mapping[str, Any]) -> None:

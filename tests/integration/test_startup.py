@@ -61,6 +61,9 @@ async def test_a_provider_key_with_a_trailing_newline_still_serves(
     # As a key read from a secret file arrives: every call used to be a 500.
     with orchestrator(mock_service, OPENAI_API_KEY="sk-from-a-file\n") as service:
         async with aiohttp.ClientSession() as http:
+            # The mock lives for the whole session: start from a healthy one.
+            async with http.post(f"{mock_service.base_url}/config/reset") as reset:
+                assert reset.status == 200
             url = f"{service.base_url}/v1/chat/completions"
             status, body, _ = await post_json(http, url, chat_body(model="gpt-4o"))
     assert status == 200, body

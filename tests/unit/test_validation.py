@@ -265,3 +265,44 @@ def test_field_errors_from_later_messages_name_their_index() -> None:
         "Invalid type for 'messages[1].content[0].type': expected a string, "
         "but got integer instead."
     )
+
+
+def _nested(depth: int) -> bytes:
+    """JSON nested ``depth`` arrays deep: orjson reads that far but cannot write it."""
+    return b"[" * depth + b'"leaf"' + b"]" * depth
+
+
+def _chat_with(fields: bytes, message_extra: bytes = b"", content: bytes = b'"hi"') -> bytes:
+    message = b'{"role":"user","content":' + content + message_extra + b"}"
+    return b'{"model":"gpt-4","messages":[' + message + b"]" + fields + b"}"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        (b',"metadata":{"deep":' + _nested(300) + b"}", "metadata"),
+        (b',"tools":[{"type":"function","function":{"x":' + _nested(300) + b"}}]", "tools"),
+    ],
+)
+def test_values_nested_deeper_than_we_can_send_are_a_400_naming_the_field(
+    fields: bytes, param: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_chat_request(_chat_with(fields), FakeRouter())
+    assert (caught.value.status, caught.value.param) == (400, param)
+    assert caught.value.code == "nesting_too_deep"
+
+
+def test_deep_nesting_in_message_extras_and_content_parts_is_named_too() -> None:
+    deep = _nested(300)
+    with pytest.raises(ValidationError) as caught:
+        validate_chat_request(_chat_with(b"", message_extra=b',"x":' + deep), FakeRouter())
+    assert caught.value.param == "messages[0].x"
+    with pytest.raises(ValidationError) as caught:
+        validate_chat_request(_chat_with(b"", content=b"[" + deep + b"]"), FakeRouter())
+    assert caught.value.param is not None
+    assert caught.value.param.startswith("messages[0].content")
+
+
+def test_ordinary_nesting_passes() -> None:
+    validate_chat_request(_chat_with(b',"metadata":{"a":' + _nested(50) + b"}"), FakeRouter())
