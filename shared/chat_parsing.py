@@ -21,6 +21,7 @@ from shared.models import (
     FieldError,
     StreamOptions,
     estimate_tokens,
+    shown,
 )
 
 _KNOWN_REQUEST_FIELDS: Final = frozenset(
@@ -144,7 +145,8 @@ def _optional_number(
         low, high = bounds
         raise FieldError(
             name,
-            f"Invalid '{name}': {value} is out of range; it must be between {low:g} and {high:g}.",
+            f"Invalid '{name}': {shown(value)} is out of range; "
+            f"it must be between {low:g} and {high:g}.",
         )
     return float(value)
 
@@ -156,7 +158,7 @@ def _optional_positive_int(body: Mapping[str, Any], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _invalid_type(name, value, "an integer")
     if value < 1:
-        raise FieldError(name, f"Invalid '{name}': {value}; it must be at least 1.")
+        raise FieldError(name, f"Invalid '{name}': {shown(value)}; it must be at least 1.")
     return value
 
 
@@ -208,7 +210,7 @@ def _parse_any_message(raw: object, index: int) -> ChatMessage:
         allowed = "', '".join(sorted(OPENAI_ROLES))
         raise FieldError(
             f"{param}.role",
-            f"Invalid value: '{role}'. Supported values are: '{allowed}'.",
+            f"Invalid value: '{shown(role)}'. Supported values are: '{allowed}'.",
         )
     if "content" not in raw and role not in ("assistant", "function"):
         raise _missing(f"{param}.content")

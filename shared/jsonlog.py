@@ -89,6 +89,23 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         super().flush()
 
 
+class ConciseBadRequests(logging.Filter):
+    """aiohttp logs a malformed HTTP request (a client's fault) as an ERROR with the parser's
+    traceback; this turns it into one WARNING line that says what was wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or getattr(exc, "code", None) != 400:
+            return True
+        reason = str(getattr(exc, "message", "") or exc).strip().splitlines()
+        record.msg, record.args = "bad_http_request", ()
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.event = "bad_http_request"
+        record.reason = (reason[0] if reason else type(exc).__name__)[:200]
+        return True
+
+
 def _buffered_stdout() -> TextIO:
     """Standard output behind a buffer of its own.
 
@@ -130,6 +147,9 @@ def configure_json_logging(
     root.handlers[:] = [handler]
     JsonLineHandler.installed = (handler, tuple(_FORMAT_FIELD.findall(fields)))
     root.setLevel(level.upper())
+    aiohttp_server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ConciseBadRequests) for f in aiohttp_server.filters):
+        aiohttp_server.addFilter(ConciseBadRequests())
     # Each service writes its own access line; aiohttp's would repeat it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 

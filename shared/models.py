@@ -21,6 +21,16 @@ TEMPERATURE_RANGE: Final = (0.0, 2.0)
 TOP_P_RANGE: Final = (0.0, 1.0)
 
 
+MAX_ECHOED_CHARS: Final = 200
+"""How much of a caller's value an error message (and so a journey or a log) repeats."""
+
+
+def shown(value: object, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``value`` as text for an error message, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def estimate_tokens(text: str) -> int:
     """Tokens in ``text`` by the 4-characters-a-token rule; never 0 for non-empty text."""
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN  # rounding up: 0 only for ""

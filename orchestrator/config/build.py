@@ -74,8 +74,9 @@ def _server(table: Table) -> ServerConfig:
     log_level = table.string("log_level", defaults.log_level)
     if log_level.upper() not in LOG_LEVELS:
         raise table.fail("log_level", log_level, f"must be one of {', '.join(LOG_LEVELS)}")
+    body_s = positive_number(table, "body_read_timeout_s", defaults.body_read_timeout_s)
     table.finish()
-    return ServerConfig(host, port, max_body_bytes, log_level.upper())
+    return ServerConfig(host, port, max_body_bytes, log_level.upper(), body_s)
 
 
 def _admin(table: Table, environ: Mapping[str, str]) -> AdminConfig:

@@ -21,6 +21,7 @@ from orchestrator.policies import (
 DEFAULT_PROVIDER_BASE_URL: Final = "http://127.0.0.1:8001"
 DEFAULT_ATTEMPT_TIMEOUT_S: Final = 10.0
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+DEFAULT_BODY_READ_TIMEOUT_S: Final = 5.0
 DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
 DEFAULT_JOURNEYS_MAX: Final = 1_000
 DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
@@ -57,6 +58,8 @@ class ServerConfig:
     port: int = 8080
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_level: str = "INFO"
+    # A body that trickles in (or never completes) is cut after this long, with a 408.
+    body_read_timeout_s: float = DEFAULT_BODY_READ_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from orchestrator.http.responses import JSON_CONTENT_TYPE, error_response, json_
 from orchestrator.routing.router import Deployment, Router
 from orchestrator.telemetry.fanout import Telemetry
 from orchestrator.telemetry.logs import REQUEST_ID
-from shared.models import openai_error_body
+from shared.models import openai_error_body, shown
 
 MODEL_OWNER: Final = "llm-orchestrator"
 
@@ -130,7 +130,7 @@ class _AdminApi:
         if model not in self._context.config.routes:
             return api_error(
                 404,
-                f"The model '{model}' does not exist or is not routed by this orchestrator.",
+                f"The model '{shown(model)}' does not exist or is not routed by this orchestrator.",
                 code="model_not_found",
                 param="model",
             )
@@ -174,7 +174,7 @@ class _AdminApi:
             known = ", ".join(self._deployments)
             return api_error(
                 404,
-                f"No deployment '{key}' is configured (configured: {known}).",
+                f"No deployment '{shown(key)}' is configured (configured: {known}).",
                 code="deployment_not_found",
             )
         _apply(self._context.breakers.get(key), request.match_info["action"])
@@ -188,7 +188,7 @@ class _AdminApi:
         if journey is None:
             return api_error(
                 404,
-                f"No recent request has the id '{request_id}': it is unknown, or older than "
+                f"No recent request has the id '{shown(request_id)}': it is unknown, or older than "
                 f"the last {self._context.config.observability.journeys_max} requests kept.",
                 code="request_not_found",
                 param="request_id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Final
 
@@ -19,7 +20,13 @@ from orchestrator.http.keys import (
     TELEMETRY_KEY,
 )
 from orchestrator.http.openai_chunks import ChunkEncoder
-from orchestrator.http.render import completion_response, failure_response, too_large
+from orchestrator.http.render import (
+    bad_encoding,
+    body_timeout,
+    completion_response,
+    failure_response,
+    too_large,
+)
 from orchestrator.http.responses import error_response
 from orchestrator.http.validation import ValidationError, validate_chat_request
 from orchestrator.streaming.reader import UpstreamStream
@@ -39,9 +46,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if request.content_length is not None and request.content_length > limit:
         return too_large(limit, request_id)
     try:
-        raw = await request.read()
+        async with asyncio.timeout(app[CONFIG_KEY].server.body_read_timeout_s):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return too_large(limit, request_id)
+    except TimeoutError:
+        return body_timeout(app[CONFIG_KEY].server.body_read_timeout_s, request_id)
+    except web.RequestPayloadError as exc:  # a broken Content-Encoding, a body cut short
+        return bad_encoding(str(exc.__cause__ or exc), request_id)
     try:
         chat = validate_chat_request(raw, app[ROUTER_KEY])
     except ValidationError as exc:

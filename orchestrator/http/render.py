@@ -67,3 +67,23 @@ def too_large(limit: int, request_id: str) -> web.Response:
         "request_too_large",
     )
     return error_response(413, body, request_id)
+
+
+def body_timeout(limit_s: float, request_id: str) -> web.Response:
+    body = openai_error_body(
+        f"The request body did not arrive within {limit_s:g} s.",
+        "invalid_request_error",
+        None,
+        "request_timeout",
+    )
+    return error_response(408, body, request_id)
+
+
+def bad_encoding(reason: str, request_id: str) -> web.Response:
+    body = openai_error_body(
+        f"The request body could not be decoded as its Content-Encoding says: {reason[:200]}",
+        "invalid_request_error",
+        None,
+        "invalid_content_encoding",
+    )
+    return error_response(400, body, request_id)

@@ -22,7 +22,7 @@ import orjson
 from orchestrator.http.nesting import MAX_NESTING_DEPTH, too_deep
 from orchestrator.policies import STREAM_MODE_FIELD, STREAM_MODES
 from shared.chat_parsing import parse_chat_request
-from shared.models import ChatRequest, FieldError, openai_error_body
+from shared.models import ChatRequest, FieldError, openai_error_body, shown
 
 HTTP_BAD_REQUEST: Final = 400
 HTTP_NOT_FOUND: Final = 404
@@ -53,6 +53,10 @@ class ValidationError(Exception):
     param: str | None  # "messages[0].role"
     code: str | None  # "model_not_found", "invalid_type", "context_length_exceeded", ...
     error_type: str = "invalid_request_error"
+
+    def __post_init__(self) -> None:
+        if self.param is not None:
+            self.param = shown(self.param)  # a field name is the caller's text too
 
     def __str__(self) -> str:
         return self.message
@@ -91,7 +95,7 @@ def _check_nesting(request: ChatRequest) -> None:
     if path is not None:
         raise ValidationError(
             HTTP_BAD_REQUEST,
-            f"Invalid '{path}': values may nest at most {MAX_NESTING_DEPTH} levels deep.",
+            f"Invalid '{shown(path)}': values may nest at most {MAX_NESTING_DEPTH} levels deep.",
             path,
             "nesting_too_deep",
         )
@@ -114,7 +118,7 @@ def _check_stream_mode(extra: Mapping[str, Any]) -> None:
         allowed = "', '".join(sorted(STREAM_MODES))
         raise ValidationError(
             HTTP_BAD_REQUEST,
-            f"Invalid '{STREAM_MODE_FIELD}': '{mode}'. Supported values are: '{allowed}'.",
+            f"Invalid '{STREAM_MODE_FIELD}': '{shown(mode)}'. Supported values are: '{allowed}'.",
             STREAM_MODE_FIELD,
             "invalid_value",
         )
@@ -141,7 +145,7 @@ def _check_routable(request: ChatRequest, router: RouteLimits) -> None:
     if router.route(request.model) is None:
         raise ValidationError(
             HTTP_NOT_FOUND,
-            f"The model '{request.model}' does not exist or you do not have access to it.",
+            f"The model '{shown(request.model)}' does not exist or you do not have access to it.",
             "model",
             "model_not_found",
         )
@@ -149,7 +153,7 @@ def _check_routable(request: ChatRequest, router: RouteLimits) -> None:
         if router.route(fallback) is None:
             raise ValidationError(
                 HTTP_BAD_REQUEST,
-                f"Invalid 'fallbacks[{index}]': the model '{fallback}' does not exist "
+                f"Invalid 'fallbacks[{index}]': the model '{shown(fallback)}' does not exist "
                 "or you do not have access to it.",
                 f"fallbacks[{index}]",
                 "model_not_found",
@@ -162,7 +166,7 @@ def _check_preferred_provider(preferred: str, router: RouteLimits) -> None:
         names = "', '".join(sorted(configured))
         raise ValidationError(
             HTTP_BAD_REQUEST,
-            f"Invalid 'preferred_provider': '{preferred}' is not a configured provider. "
+            f"Invalid 'preferred_provider': '{shown(preferred)}' is not a configured provider. "
             f"Configured providers are: '{names}'.",
             "preferred_provider",
             "invalid_value",

@@ -306,3 +306,20 @@ def test_deep_nesting_in_message_extras_and_content_parts_is_named_too() -> None
 
 def test_ordinary_nesting_passes() -> None:
     validate_chat_request(_chat_with(b',"metadata":{"a":' + _nested(50) + b"}"), FakeRouter())
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"model": "m" * 5000},
+        {"preferred_provider": "p" * 5000},
+        {"stream_mode": "s" * 5000},
+        {"messages": [{"role": "r" * 5000, "content": "hi"}]},
+        {"temperature": 1e300},
+    ],
+)
+def test_a_rejected_value_is_echoed_at_most_about_200_characters(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_chat_request(body(**fields), FakeRouter())
+    assert len(caught.value.message) < 400
+    assert caught.value.param is None or len(caught.value.param) < 260
