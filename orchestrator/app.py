@@ -12,7 +12,7 @@ from orchestrator.engine import Engine
 from orchestrator.engine.attempt import WireUpstream
 from orchestrator.http.admin import AdminContext, add_admin_routes
 from orchestrator.http.chat import CHAT_PATH, chat_completions
-from orchestrator.http.context import AccessLine, request_context_middleware
+from orchestrator.http.context import REQUEST_IDS_KEY, AccessLine, request_context_middleware
 from orchestrator.http.health import health
 from orchestrator.http.keys import (
     BREAKERS_KEY,
@@ -25,6 +25,7 @@ from orchestrator.http.keys import (
     TRANSPORT_KEY,
     Runtime,
 )
+from orchestrator.http.request_ids import RequestIds
 from orchestrator.routing.router import Router
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
 from orchestrator.streaming.relay import StreamRelay
@@ -45,6 +46,7 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=telemetry.on_transition)
     telemetry.metrics.watch_breakers(breakers)
     router = Router(config, breakers, runtime.clock)
+    app[REQUEST_IDS_KEY] = RequestIds()
     app[CONFIG_KEY] = config
     app[RUNTIME_KEY] = runtime
     app[BREAKERS_KEY] = breakers

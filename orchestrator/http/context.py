@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random as random_module
 import re
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -14,6 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
+from orchestrator.http.request_ids import RequestIds
 from orchestrator.http.responses import error_response
 from orchestrator.telemetry.logs import REQUEST_ID
 from shared.jsonlog import log_fields
@@ -26,9 +26,7 @@ log: Final = logging.getLogger("orchestrator")
 SUMMARY_KEY: Final = web.RequestKey("summary", tuple[str, str | None, int])
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
-# A request id names a request in logs; it guards nothing, so it needs uniqueness, not a
-# getrandom() system call per request (what secrets.token_hex costs).
-_request_ids: Final = random_module.Random()
+REQUEST_IDS_KEY: Final = web.AppKey("request_ids", RequestIds)
 _SANE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,7 +36,7 @@ def request_id_from(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER)
     if given is not None and _SANE_REQUEST_ID.fullmatch(given):
         return given
-    return f"req_{_request_ids.getrandbits(96):024x}"
+    return request.app[REQUEST_IDS_KEY].new()
 
 
 @web.middleware
