@@ -92,8 +92,14 @@ class Engine:
         self.sleep = sleep
         self.random = random
 
-    async def run(self, request: ChatRequest, request_id: str) -> EngineResult:
-        result = await _Run(self, request, request_id).execute()
+    async def run(
+        self, request: ChatRequest, request_id: str, deadline_s: float | None = None
+    ) -> EngineResult:
+        """``deadline_s`` (the caller's own, when it sent one) caps the configured deadline."""
+        limit_s = self.deadline.request_deadline_s
+        if deadline_s is not None and deadline_s < limit_s:
+            limit_s = deadline_s
+        result = await _Run(self, request, request_id, limit_s).execute()
         self.observer.on_result(request, request_id, result)
         return result
 
@@ -101,12 +107,15 @@ class Engine:
 class _Run:
     """One request's walk through its plan; all per-request mutable state lives here."""
 
-    def __init__(self, engine: Engine, request: ChatRequest, request_id: str) -> None:
+    def __init__(
+        self, engine: Engine, request: ChatRequest, request_id: str, deadline_s: float
+    ) -> None:
         self.engine = engine
         self.request = request
         self.request_id = request_id
         self.started = engine.clock()
-        self.deadline_at = self.started + engine.deadline.request_deadline_s
+        self.deadline_s = deadline_s
+        self.deadline_at = self.started + deadline_s
         self.attempts: list[AttemptRecord] = []
         self.attempts_on: dict[str, int] = {}
         self.out_for_request: set[str] = set()
@@ -292,7 +301,6 @@ class _Run:
         )
 
     def _deadline_exceeded(self) -> Failure:
-        deadline_s = self.engine.deadline.request_deadline_s
         return failures.deadline_exceeded(
-            self.last, tuple(self.attempts), self._elapsed_s(), deadline_s
+            self.last, tuple(self.attempts), self._elapsed_s(), self.deadline_s
         )

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from orchestrator.answers import Completion
 from orchestrator.engine import Success
+from orchestrator.http.caller_timeout import TIMEOUT_HEADER, BadTimeoutHeader, caller_deadline_s
 from orchestrator.http.context import REQUEST_ID_HEADER, SUMMARY_KEY, request_id_from
 from orchestrator.http.keys import (
     CONFIG_KEY,
@@ -63,7 +64,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "received",
             extra={"event": "received", "model": chat.model, "messages": len(chat.messages)},
         )
-    result = await app[ENGINE_KEY].run(chat, request_id)
+    try:
+        deadline_s = caller_deadline_s(request.headers)
+    except BadTimeoutHeader as exc:
+        return _rejected(
+            app, ValidationError(400, str(exc), TIMEOUT_HEADER, "invalid_value"), request_id
+        )
+    result = await app[ENGINE_KEY].run(chat, request_id, deadline_s)
     answered_by = result.deployment.provider.name if isinstance(result, Success) else None
     request[SUMMARY_KEY] = (chat.model, answered_by, len(result.attempts))
     if not isinstance(result, Success):

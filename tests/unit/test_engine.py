@@ -299,3 +299,14 @@ async def test_a_half_open_probe_that_fails_is_not_retried_after_a_wait() -> Non
     assert _providers(result) == ["openai", "anthropic"]
     assert h.sleeps == []
     assert h.breakers.get("openai/gpt-4").state is BreakerState.OPEN
+
+
+async def test_the_caller_s_own_deadline_caps_the_configured_one() -> None:
+    h = _harness({"openai/gpt-4": [E500], "anthropic/claude-3-5-sonnet": [E500]})
+    request = ChatRequest(model="gpt-4", messages=(ChatMessage("user", "hello"),))
+    started = h.clock()
+    result = await h.engine.run(request, "req_short", deadline_s=1.2)
+    assert isinstance(result, Failure)
+    assert result.code == "deadline_exceeded"
+    assert "1.2 s" in result.message
+    assert h.clock() - started <= 1.2
