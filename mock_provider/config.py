@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -44,23 +45,59 @@ class MockConfig:
             raise ValueError(f"log_capacity must be at least 1, got {self.log_capacity}")
 
 
+def package_version() -> str:
+    try:
+        return version("llm-reliability-orchestrator")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mock_provider",
         description="OpenAI + Anthropic simulator with fault injection.",
     )
-    parser.add_argument("--host", default=env.get("MOCK_HOST", DEFAULT_HOST))
-    parser.add_argument("--port", type=int, default=env.get("MOCK_PORT", DEFAULT_PORT))
-    parser.add_argument("--seed", type=int, default=env.get("MOCK_SEED"))
-    parser.add_argument("--openai-key", default=env.get("MOCK_OPENAI_KEY") or None)
-    parser.add_argument("--anthropic-key", default=env.get("MOCK_ANTHROPIC_KEY") or None)
+    parser.add_argument(
+        "--host",
+        default=env.get("MOCK_HOST", DEFAULT_HOST),
+        help=f"listen address (default {DEFAULT_HOST}; MOCK_HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=env.get("MOCK_PORT", DEFAULT_PORT),
+        help=f"listen port (default {DEFAULT_PORT}; MOCK_PORT)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=env.get("MOCK_SEED"),
+        help="seed of the fault plans' random source (default: a random one, logged at "
+        "start-up and shown by GET /config; MOCK_SEED)",
+    )
+    parser.add_argument(
+        "--openai-key",
+        default=env.get("MOCK_OPENAI_KEY") or None,
+        help="key the OpenAI endpoint demands (default: none; MOCK_OPENAI_KEY)",
+    )
+    parser.add_argument(
+        "--anthropic-key",
+        default=env.get("MOCK_ANTHROPIC_KEY") or None,
+        help="key the Anthropic endpoint demands (default: none; MOCK_ANTHROPIC_KEY)",
+    )
     parser.add_argument(
         "--token-interval-s",
         type=float,
         default=env.get("MOCK_TOKEN_INTERVAL_S", DEFAULT_TOKEN_INTERVAL_S),
-        help="pause between streamed tokens (seconds)",
+        help=f"pause between streamed tokens, seconds (default {DEFAULT_TOKEN_INTERVAL_S}; "
+        "MOCK_TOKEN_INTERVAL_S)",
     )
-    parser.add_argument("--log-level", default=env.get("MOCK_LOG_LEVEL", DEFAULT_LOG_LEVEL))
+    parser.add_argument(
+        "--log-level",
+        default=env.get("MOCK_LOG_LEVEL", DEFAULT_LOG_LEVEL),
+        help=f"DEBUG, INFO, WARNING... (default {DEFAULT_LOG_LEVEL}; MOCK_LOG_LEVEL)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     return parser
 
 

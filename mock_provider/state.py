@@ -13,7 +13,7 @@ from mock_provider.clock import Clock
 from mock_provider.config import MockConfig
 from mock_provider.faults import FaultBoard
 
-_SEED_BITS: Final = 32
+SEED_BITS: Final = 32
 
 
 @dataclass(slots=True)
@@ -27,7 +27,7 @@ class MockState:
         seed = self.config.seed
         if seed is None:
             # Unseeded runs still get a seed, shown by GET /config, so any run can be replayed.
-            seed = random.SystemRandom().getrandbits(_SEED_BITS)
+            seed = random.SystemRandom().getrandbits(SEED_BITS)
         self.faults = FaultBoard(seed, self.clock.monotonic())
         self.log = AttemptLog(self.config.log_capacity)
 

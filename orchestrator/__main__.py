@@ -8,26 +8,55 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Final
 
 from aiohttp import web
 
-from orchestrator.app import create_app
+from orchestrator.app import AccessLine, create_app
 from orchestrator.config import AppConfig, ConfigError, load_config
-from orchestrator.http.context import AccessLine
+from orchestrator.config.sources import CONFIG_PATH_ENV, MOCK_BASE_URL_ENV
 from orchestrator.telemetry.logs import ACCESS_LOGGER, configure_logging
-from shared.eventloop import new_event_loop
+from shared.serving import serve
+
+DISTRIBUTION: Final = "llm-reliability-orchestrator"
+SHUTDOWN_TIMEOUT_S: Final = 30.0
+log: Final = logging.getLogger("orchestrator")
+
+
+def package_version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m orchestrator", description="The LLM reliability orchestrator."
+        prog="python -m orchestrator",
+        description="The LLM reliability orchestrator: OpenAI-compatible chat completions "
+        "made reliable (retries, failover, circuit breakers, one deadline).",
+        epilog="Every setting can also be given as ORCH__SECTION__KEY=value "
+        f"(e.g. ORCH__RETRY__MAX_ATTEMPTS_TOTAL=4); {MOCK_BASE_URL_ENV} points every provider "
+        "at one base URL. Provider keys come from the variables the providers name "
+        "(OPENAI_API_KEY, ANTHROPIC_API_KEY by default), the admin token from ORCH_ADMIN_TOKEN.",
     )
-    parser.add_argument("--config", help="TOML file (default: $ORCH_CONFIG, else built-ins)")
-    parser.add_argument("--host", help="listen address (overrides server.host)")
-    parser.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"TOML configuration file (default: ${CONFIG_PATH_ENV}, else the built-in "
+        "routes against the mock provider on 127.0.0.1:8001)",
+    )
+    parser.add_argument(
+        "--host", help="listen address (default: server.host, 127.0.0.1; ORCH__SERVER__HOST)"
+    )
+    parser.add_argument(
+        "--port", type=int, help="listen port (default: server.port, 8080; ORCH__SERVER__PORT)"
+    )
     parser.add_argument(
         "--check-config", action="store_true", help="validate the configuration and exit"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     return parser.parse_args(argv)
 
 
@@ -38,6 +67,10 @@ def _with_listen_overrides(config: AppConfig, args: argparse.Namespace) -> AppCo
     if args.port:
         server = dataclasses.replace(server, port=args.port)
     return dataclasses.replace(config, server=server)
+
+
+def _config_source(args: argparse.Namespace) -> str:
+    return args.config or os.environ.get(CONFIG_PATH_ENV) or "built-in defaults"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,20 +84,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("orchestrator: configuration is valid")
         return 0
     configure_logging(config.server.log_level)
-    web.run_app(
-        create_app(config),
-        loop=new_event_loop(),
+    app = create_app(config)
+    deployments = {
+        f"{d.provider}/{d.model}" for route in config.routes.values() for d in route.deployments
+    }
+    fields = {
+        "event": "started",
+        "version": package_version(),
+        "config_source": _config_source(args),
+        "listen": f"http://{config.server.host}:{config.server.port}",
+        "routes": len(config.routes),
+        "deployments": len(deployments),
+    }
+
+    async def stopped(_: web.Application) -> None:
+        log.info("stopped", extra={"event": "stopped", "version": fields["version"]})
+
+    app.on_cleanup.append(stopped)
+    return serve(
+        app,
+        name="orchestrator",
         host=config.server.host,
         port=config.server.port,
+        on_listening=lambda: log.info("started", extra=fields),
         access_log=logging.getLogger(ACCESS_LOGGER),
         access_log_class=AccessLine,
-        print=None,
-        shutdown_timeout=30.0,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         # A client that hangs up mid-stream cancels its handler, which closes the upstream
         # request at once: nothing keeps generating (and billing) for nobody.
         handler_cancellation=True,
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
+import orjson
+import pytest
 
 from tests.integration.observability_support import orchestrator, post_json
 from tests.scenarios.target import chat_body
-from tests.support.services import RunningService
+from tests.support.services import RunningService, running
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,3 +81,65 @@ def test_a_provider_key_that_cannot_be_a_header_stops_start_up_naming_its_variab
     assert "$OPENAI_API_KEY" in result.stderr
     assert "sk-" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _run(module: str, *args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("module", ["orchestrator", "mock_provider"])
+def test_a_port_in_use_is_one_line_and_exit_code_2(module: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run(module, "--host", "127.0.0.1", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{module}: cannot listen on 127.0.0.1:{port}: the address is already in use"
+    )
+
+
+@pytest.mark.parametrize("module", ["orchestrator", "mock_provider"])
+def test_version_and_help_describe_each_flag(module: str) -> None:
+    version = _run(module, "--version")
+    assert version.returncode == 0
+    assert re.fullmatch(rf"python -m {module} \S+\n", version.stdout)
+    help_text = _run(module, "--help").stdout
+    for flag in ("--host", "--port", "--version"):
+        assert flag in help_text
+    assert ("ORCH__SERVER__PORT" if module == "orchestrator" else "MOCK_PORT") in help_text
+
+
+def _event_line(logs: str, event: str) -> dict[str, object]:
+    line = next(line for line in logs.splitlines() if f'"event":"{event}"' in line)
+    parsed: dict[str, object] = orjson.loads(line)
+    return parsed
+
+
+def test_the_orchestrator_says_when_it_listens_and_when_it_stops(
+    mock_service: RunningService,
+) -> None:
+    with orchestrator(mock_service) as service:
+        started = _event_line(service.wait_for_log('"event":"started"'), "started")
+        assert started["listen"] == service.base_url
+        assert (started["routes"], started["deployments"]) == (4, 5)
+        assert started["config_source"] == "built-in defaults"
+        assert started["version"]
+    assert _event_line(service.logs(), "stopped")["version"] == started["version"]
+
+
+async def test_an_unseeded_mock_logs_the_seed_it_actually_uses() -> None:
+    with running("mock_provider") as mock:
+        started = _event_line(mock.wait_for_log('"event":"started"'), "started")
+        async with aiohttp.ClientSession() as http, http.get(f"{mock.base_url}/config") as got:
+            shown = await got.json()
+    assert isinstance(started["seed"], int)
+    assert shown["seed"] == started["seed"]
