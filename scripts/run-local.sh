@@ -20,7 +20,20 @@ stop() {
     exit 0
 }
 trap stop INT TERM
-echo "orchestrator: http://$HOST:$ORCH_PORT   mock provider: http://$HOST:$MOCK_PORT   (Ctrl-C stops both)" >&2
+
+# The banner only once both answer /health (or say why not): a busy port must not be
+# announced as a running service.
+ready() { "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" 2>/dev/null; }
+for _ in $(seq 1 100); do
+    if ! kill -0 "$mock_pid" 2>/dev/null || ! kill -0 "$orch_pid" 2>/dev/null; then
+        break
+    fi
+    if ready "http://$HOST:$MOCK_PORT/health" && ready "http://$HOST:$ORCH_PORT/health"; then
+        echo "orchestrator: http://$HOST:$ORCH_PORT   mock provider: http://$HOST:$MOCK_PORT   (Ctrl-C stops both)" >&2
+        break
+    fi
+    sleep 0.1
+done
 wait -n "$mock_pid" "$orch_pid"
 status=$?
 echo "run-local: a service exited (status $status); stopping the other" >&2

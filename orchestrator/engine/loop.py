@@ -15,6 +15,7 @@ value, success or failure, and raises only when cancelled.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -121,6 +122,7 @@ class _Run:
         self.out_for_request: set[str] = set()
         self.waited_before_next_s = 0.0
         self.last: tuple[Outcome, Deployment] | None = None
+        self.revised_attempt = 0  # the attempt whose logged decision _revise_last changed
 
     async def execute(self) -> EngineResult:
         plan = self.engine.router.plan(self.request)
@@ -165,9 +167,11 @@ class _Run:
             if self._spent_on(deployment) or not self._admissible(deployment):
                 # Its breaker just opened (or it had its share): no wait for a skip.
                 self.out_for_request.add(deployment.key)
+                self._revise_last(Action.FAILOVER)
                 return None
             wait_s = self._retry_wait_s(outcome, decision, deployment)
             if self.engine.clock() + wait_s >= self.deadline_at:
+                self._revise_last(Action.FAILOVER)
                 return None  # no time to wait here: let another deployment have a go
             if not await self._waited(wait_s, "retry_same", deployment):
                 return self._deadline_exceeded()
@@ -260,6 +264,17 @@ class _Run:
         self.waited_before_next_s += wait_s
         return True
 
+    def _revise_last(self, action: Action) -> None:
+        """The attempt log says what was done: a retry that did not happen is not a retry
+        (and a failover to nothing, at the end, is a stop)."""
+        last = self.attempts[-1]
+        revisable = last.decision == Action.RETRY_SAME or (
+            action is Action.STOP and self.revised_attempt == len(self.attempts)
+        )
+        if revisable:
+            self.attempts[-1] = dataclasses.replace(last, decision=str(action))
+            self.revised_attempt = len(self.attempts)
+
     def _spent_on(self, deployment: Deployment) -> bool:
         limit = self.engine.retry.max_attempts_per_deployment
         return self.attempts_on.get(deployment.key, 0) >= limit
@@ -296,11 +311,15 @@ class _Run:
         return self.engine.clock() - self.started
 
     def _exhausted(self) -> Failure:
+        if self.attempts:
+            self._revise_last(Action.STOP)
         return failures.exhausted(
             self.last, tuple(self.attempts), self._elapsed_s(), self.request.model
         )
 
     def _deadline_exceeded(self) -> Failure:
+        if self.attempts:
+            self._revise_last(Action.STOP)
         return failures.deadline_exceeded(
             self.last, tuple(self.attempts), self._elapsed_s(), self.deadline_s
         )

@@ -95,7 +95,7 @@ class AccessLine(AbstractAccessLogger):
         # Health probes every few seconds would drown the requests that matter.
         if request.path.startswith("/health") and response.status == 200:
             return
-        if not self.logger.isEnabledFor(logging.INFO):
+        if not self.logger.isEnabledFor(logging.INFO) and response.status < 500:
             return
         fields: dict[str, object] = {
             "request_id": response.headers.get(REQUEST_ID_HEADER),
@@ -108,4 +108,8 @@ class AccessLine(AbstractAccessLogger):
         summary = request.get(SUMMARY_KEY)
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary
-        log_fields(self.logger, "request", fields)
+        if response.status >= 500:
+            # Our own failure to serve (every provider failed, a deadline passed): a warning.
+            self.logger.warning("request", extra=fields)
+        else:
+            log_fields(self.logger, "request", fields)

@@ -310,3 +310,12 @@ async def test_the_caller_s_own_deadline_caps_the_configured_one() -> None:
     assert result.code == "deadline_exceeded"
     assert "1.2 s" in result.message
     assert h.clock() - started <= 1.2
+
+
+async def test_the_attempt_log_never_says_retry_when_no_retry_followed() -> None:
+    h = _harness({"openai/gpt-4": [E500], "anthropic/claude-3-5-sonnet": [E500]})
+    result = await h.run()
+    assert isinstance(result, Failure)
+    decisions = [a.decision for a in result.attempts]
+    # Three tries each: the third on openai failed over, the last one stopped.
+    assert decisions == ["retry_same", "retry_same", "failover", "retry_same", "retry_same", "stop"]
