@@ -26,6 +26,7 @@ from orchestrator.http.keys import (
     Runtime,
 )
 from orchestrator.http.request_ids import RequestIds
+from orchestrator.redaction import Redactor
 from orchestrator.routing.router import Router
 from orchestrator.streaming.observer import STREAM_OBSERVER_KEY, NullStreamObserver
 from orchestrator.streaming.relay import StreamRelay
@@ -68,12 +69,13 @@ async def _engine_lifecycle(app: web.Application) -> AsyncIterator[None]:
     transport: Transport = app.get(TRANSPORT_KEY) or ProviderPool(runtime.clock)
     app[TRANSPORT_KEY] = transport
     stream_observer = app.get(STREAM_OBSERVER_KEY) or NullStreamObserver()
+    redactor = Redactor.for_config(config)
     app[STREAM_RELAY_KEY] = StreamRelay(
-        app[BREAKERS_KEY], stream_observer, runtime.clock, runtime.wall_clock
+        app[BREAKERS_KEY], stream_observer, runtime.clock, runtime.wall_clock, redactor
     )
     stream_policies = {model: route.stream for model, route in config.routes.items()}
     upstream = WireUpstream(
-        transport, runtime.clock, stream_policies, stream_observer.on_malformed_event
+        transport, runtime.clock, stream_policies, stream_observer.on_malformed_event, redactor
     )
     app[ENGINE_KEY] = Engine(
         router=app[ROUTER_KEY],

@@ -20,6 +20,7 @@ from orchestrator.engine.results import AttemptCall, AttemptResult
 from orchestrator.policies import STREAM_MODE_FIELD, StreamPolicy
 from orchestrator.providers.base import MalformedResponse, ProviderAdapter
 from orchestrator.providers.registry import adapter_for
+from orchestrator.redaction import Redactor
 from orchestrator.routing.router import Deployment
 from orchestrator.streaming import commit
 from orchestrator.streaming.reader import MalformedHook, UpstreamStream
@@ -55,13 +56,28 @@ class WireUpstream:
         clock: Callable[[], float],
         stream_policies: Mapping[str, StreamPolicy],
         on_malformed: MalformedHook,
+        redactor: Redactor | None = None,
     ) -> None:
         self._transport = transport
         self._clock = clock
         self._stream_policies = stream_policies
         self._on_malformed = on_malformed
+        self._redactor = redactor or Redactor(())
 
     async def attempt(self, call: AttemptCall) -> AttemptResult:
+        result = await self._attempt(call)
+        outcome = result.outcome
+        if outcome.ok:
+            return result
+        # What a provider says goes back out: never with a key it echoed.
+        redact = self._redactor.text
+        return AttemptResult(
+            dataclasses.replace(
+                outcome, message=redact(outcome.message), error_type=redact(outcome.error_type)
+            )
+        )
+
+    async def _attempt(self, call: AttemptCall) -> AttemptResult:
         deployment, request, timeout_s = call.deployment, call.request, call.timeout_s
         started = self._clock()
         adapter = adapter_for(deployment.provider.wire_format)

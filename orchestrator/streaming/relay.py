@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
@@ -31,6 +31,7 @@ from orchestrator.answers import TextDelta
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.decision import OutcomeKind
 from orchestrator.engine.results import Success
+from orchestrator.redaction import Redactor
 from orchestrator.streaming.observer import (
     StreamEnd,
     StreamObserver,
@@ -98,6 +99,7 @@ class StreamRelay:
     observer: StreamObserver
     clock: Callable[[], float]
     wall_clock: Callable[[], float]
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
 
     async def serve(
         self,
@@ -111,7 +113,7 @@ class StreamRelay:
         if stream is None:
             raise ValueError("StreamRelay.serve needs a Success that carries a stream")
         response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
-        run = _Run(response, stream, renderer, request_id, success)
+        run = _Run(response, stream, renderer, request_id, success, redactor=self.redactor)
         started = self.clock()
         end = StreamEnd.CLIENT_DISCONNECTED  # what a cancellation (the client left) means
         try:
@@ -177,7 +179,10 @@ class _Run:
         encoder: StreamRenderer,
         request_id: str,
         success: Success,
+        *,
+        redactor: Redactor,
     ) -> None:
+        self.redactor = redactor
         self.response = response
         self.stream = stream
         self.encoder = encoder
@@ -219,13 +224,13 @@ class _Run:
             except TimeoutError:
                 return StreamEnd.STALLED
             except Exception as exc:  # the transport's failures, mapped like an attempt's
-                self.error_detail = describe(exc)
+                self.error_detail = self.redactor.text(describe(exc)) or ""
                 self.error_kind = kind_of(exc)
                 return StreamEnd.INTERRUPTED
             for event in events:
                 error = stream.absorb(event)
                 if error is not None:
-                    self.error_detail = error.message
+                    self.error_detail = self.redactor.text(error.message) or ""
                     self.error_kind = error.kind
                     if out:
                         await write(b"".join(out))
