@@ -97,8 +97,9 @@ def _observability(table: Table) -> ObservabilityConfig:
     defaults = ObservabilityConfig()
     journeys_max = int_at_least(table, "journeys_max", 1, defaults.journeys_max)
     window = int_at_least(table, "latency_window_size", 1, defaults.latency_window_size)
+    max_bytes = int_at_least(table, "journeys_max_bytes", 1024, defaults.journeys_max_bytes)
     table.finish()
-    return ObservabilityConfig(journeys_max, window)
+    return ObservabilityConfig(journeys_max, window, max_bytes)
 
 
 def _retry(table: Table, origins: Mapping[str, Override]) -> RetryPolicy:

@@ -24,6 +24,7 @@ DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 DEFAULT_BODY_READ_TIMEOUT_S: Final = 5.0
 DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
 DEFAULT_JOURNEYS_MAX: Final = 1_000
+DEFAULT_JOURNEYS_MAX_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
 
 
@@ -78,6 +79,9 @@ class ObservabilityConfig:
     # Recent outcomes kept per deployment (and for the whole service) for /v1/providers and
     # /stats: success rate and latency percentiles describe this window, not all time.
     latency_window_size: int = DEFAULT_LATENCY_WINDOW_SIZE
+    # The journeys' memory, estimated: a flood of long error messages evicts old journeys
+    # before it can grow the process.
+    journeys_max_bytes: int = DEFAULT_JOURNEYS_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 readiness, metrics and the OpenAPI document.
 
 Read-only endpoints are open, like ``/metrics``: they show breaker states, timings and
-provider error messages, never a prompt or a key. The breaker actions change routing, so
+provider error messages, never a prompt or a key. Journeys (``/v1/requests/{id}``) need the
+admin token when one is configured. The breaker actions change routing, so
 they need ``Authorization: Bearer <token>`` when a token is configured (401 otherwise); with
 no token configured they are refused with 403 unless ``admin.allow_unauthenticated``.
 
@@ -183,6 +184,13 @@ class _AdminApi:
     # --- journeys, stats, readiness, metrics, the document ---------------------------------
 
     async def journey(self, request: web.Request) -> web.Response:
+        # A journey shows what a caller asked and what providers said: with a token set,
+        # only its holder reads them (without one, a local set-up, they stay open).
+        admin = self._context.config.admin
+        if admin.token is not None:
+            refused = authorize(admin, request.headers.get("Authorization"))
+            if refused is not None:
+                return refused
         request_id = request.match_info["request_id"]
         journey = self._context.telemetry.journeys.get(request_id)
         if journey is None:

@@ -66,7 +66,7 @@ class Telemetry:
     def __init__(self, config: ObservabilityConfig, wall_clock: Callable[[], float]) -> None:
         self.metrics = Metrics()
         self.stats = Stats(config.latency_window_size)
-        self.journeys = JourneyStore(config.journeys_max)
+        self.journeys = JourneyStore(config.journeys_max, config.journeys_max_bytes)
         # request id -> the engine's result, for streams between their first token and end
         self._open_streams: dict[str, tuple[ChatRequest, Success]] = {}
         self._wall_clock = wall_clock

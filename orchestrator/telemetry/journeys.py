@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from orchestrator.engine import EngineResult, Success
+from orchestrator.engine import EngineResult, Failure, Success
 from orchestrator.streaming.observer import StreamEnd, StreamReport
 from shared.models import AttemptRecord, ChatRequest
 from shared.values import value
@@ -127,26 +127,62 @@ def _timeline(attempts: tuple[AttemptRecord, ...]) -> list[dict[str, Any]]:
     return timeline
 
 
+JOURNEY_BASE_BYTES: Final = 1_024
+ATTEMPT_BASE_BYTES: Final = 320
+
+
+def estimated_bytes(journey: Journey) -> int:
+    """A journey's memory, roughly: a fixed part plus the texts it holds (error messages
+    are what a hostile provider can make long)."""
+    outcome = journey.outcome
+    size = JOURNEY_BASE_BYTES + len(journey.model or "") + len(journey.request_id)
+    if isinstance(outcome, Rejection):
+        return size + len(outcome.message)
+    if isinstance(outcome, Failure):
+        size += len(outcome.message) + 2 * len(str(outcome.provider_error or ""))
+    for record in outcome.attempts:
+        size += ATTEMPT_BASE_BYTES + len(record.error or "")
+    return size
+
+
 class JourneyStore:
-    """The last ``capacity`` journeys by request id; the oldest is evicted first."""
+    """The last ``capacity`` journeys by request id, within ``max_bytes`` (estimated);
+    the oldest is evicted first."""
 
-    __slots__ = ("_capacity", "_journeys")
+    __slots__ = ("_bytes", "_capacity", "_journeys", "_max_bytes", "_sizes")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int = 16 * 1024 * 1024) -> None:
         if capacity < 1:
             raise ValueError(f"capacity={capacity!r} must be >= 1")
         self._capacity = capacity
+        self._max_bytes = max_bytes
         # A dict keeps insertion order, so its first key is always the oldest journey.
         self._journeys: dict[str, Journey] = {}
+        self._sizes: dict[str, int] = {}
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._journeys)
 
+    @property
+    def estimated_bytes(self) -> int:
+        return self._bytes
+
     def add(self, journey: Journey) -> None:
         journeys = self._journeys
-        if journeys.pop(journey.request_id, None) is None and len(journeys) >= self._capacity:
-            del journeys[next(iter(journeys))]
+        self._drop(journey.request_id)
+        size = estimated_bytes(journey)
+        while journeys and (
+            len(journeys) >= self._capacity or self._bytes + size > self._max_bytes
+        ):
+            self._drop(next(iter(journeys)))
         journeys[journey.request_id] = journey
+        self._sizes[journey.request_id] = size
+        self._bytes += size
+
+    def _drop(self, request_id: str) -> None:
+        if self._journeys.pop(request_id, None) is not None:
+            self._bytes -= self._sizes.pop(request_id)
 
     def get(self, request_id: str) -> Journey | None:
         return self._journeys.get(request_id)
@@ -170,6 +206,7 @@ class JourneyStore:
         journey = self._journeys.get(report.request_id)
         if journey is not None:
             self._journeys[report.request_id] = dataclasses.replace(journey, stream=report)
+            # A stream report adds a fixed few fields: the estimate stands.
 
     def record_rejection(
         self, request_id: str, model: str | None, rejection: Rejection, received_at: float

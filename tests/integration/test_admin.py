@@ -169,3 +169,20 @@ async def test_readiness_is_503_once_every_deployment_is_drained(
     # Liveness is a different question: the process still serves.
     status, _ = await get_json(http, f"{guarded.base_url}/health")
     assert status == 200
+
+
+async def test_journeys_need_the_admin_token_when_one_is_set(
+    guarded: RunningService, http: aiohttp.ClientSession
+) -> None:
+    headers = {"X-Request-ID": "req-journey-guarded"}
+    async with http.post(
+        f"{guarded.base_url}/v1/chat/completions", json=chat_body(), headers=headers
+    ) as response:
+        assert response.status == 200
+    url = f"{guarded.base_url}/v1/requests/req-journey-guarded"
+    status, body = await get_json(http, url)
+    assert (status, body["error"]["code"]) == (401, "invalid_admin_token")
+    status, body = await get_json(http, url, headers={"Authorization": "Bearer wrong"})
+    assert status == 401
+    status, body = await get_json(http, url, headers=AUTH)
+    assert (status, body["request_id"]) == (200, "req-journey-guarded")

@@ -120,3 +120,15 @@ class _Recorder:
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
         self.store.record_result(request, request_id, result, RECEIVED_AT)
+
+
+def test_the_store_is_bounded_by_bytes_as_well_as_by_count() -> None:
+    store = JourneyStore(capacity=1_000, max_bytes=20_000)
+    long_message = "x" * 4_000  # what a hostile provider's error message can be
+    for index in range(50):
+        rejection = Rejection(400, long_message, "messages", "invalid_value")
+        store.add(Journey(f"req-{index}", "gpt-4", 0.0, rejection))
+    assert store.estimated_bytes <= 20_000
+    assert 2 <= len(store) < 50
+    assert store.get("req-49") is not None  # the newest stay, the oldest went
+    assert store.get("req-0") is None
