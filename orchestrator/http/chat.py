@@ -70,7 +70,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return _rejected(
             app, ValidationError(400, str(exc), TIMEOUT_HEADER, "invalid_value"), request_id
         )
-    result = await app[ENGINE_KEY].run(chat, request_id, deadline_s)
+    try:
+        result = await app[ENGINE_KEY].run(chat, request_id, deadline_s)
+    except asyncio.CancelledError:
+        app[TELEMETRY_KEY].on_client_disconnect(chat)  # left before any answer: still counted
+        raise
     answered_by = result.deployment.provider.name if isinstance(result, Success) else None
     request[SUMMARY_KEY] = (chat.model, answered_by, len(result.attempts))
     if not isinstance(result, Success):

@@ -124,6 +124,10 @@ class Telemetry:
             # After the commit point the handler waits on the provider's tokens: not overhead.
             timing.upstream_s += report.relay_duration_s
 
+    def on_client_disconnect(self, request: ChatRequest) -> None:
+        """The caller left before any answer (a plain request): counted as such."""
+        self.metrics.on_client_disconnect(request)
+
     def on_rejection(self, request_id: str, error: ValidationError) -> None:
         self.metrics.on_rejection(error.param)
         self.stats.on_rejection()

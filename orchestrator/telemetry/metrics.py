@@ -288,6 +288,11 @@ class Metrics:
             duration = self._durations[model] = self.request_duration.labels(model)
         duration.observe(result.total_latency_s + relay_s)
 
+    def on_client_disconnect(self, request: ChatRequest) -> None:
+        key = (request.model, NO_PROVIDER, StreamEnd.CLIENT_DISCONNECTED.value)
+        count = self._request_counts.get(key) or self.requests.labels(*key)
+        count.value += 1
+
     # --- the app's other hooks ---------------------------------------------------------------
 
     def on_transition(self, name: str, old: BreakerState, new: BreakerState) -> None:

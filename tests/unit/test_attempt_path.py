@@ -7,6 +7,8 @@ log, a failover, the breaker counting it, a half-open probe slot never left take
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,7 +20,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from orchestrator.app import create_app
 from orchestrator.config import load_config
-from orchestrator.http.keys import BREAKERS_KEY, TRANSPORT_KEY, Runtime
+from orchestrator.http.keys import BREAKERS_KEY, TELEMETRY_KEY, TRANSPORT_KEY, Runtime
 from orchestrator.transport.base import UpstreamAnswer, UpstreamRequest
 from tests.unit.fakes import FakeClock
 
@@ -191,3 +193,37 @@ async def test_a_streamed_attempt_that_raises_before_its_first_token_fails_over(
     assert transport.sent == ["completions", "messages"]
     assert broken.closed  # the provider was told to stop
     assert client.app[BREAKERS_KEY].get("openai/gpt-4o").consecutive_failures == 1
+
+
+async def test_a_client_that_leaves_before_any_answer_is_counted() -> None:
+    sent = asyncio.Event()
+
+    async def hang(request: UpstreamRequest, stream: bool) -> UpstreamAnswer:
+        sent.set()
+        await asyncio.Event().wait()  # a provider that never answers
+        raise AssertionError("unreachable")
+
+    app = create_app(load_config(None, {}), Runtime(random=lambda: 0.0))
+    app[TRANSPORT_KEY] = ScriptedTransport(hang)
+    server = TestServer(app, handler_cancellation=True)
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+        post = asyncio.create_task(client.post("/v1/chat/completions", json=body))
+        await sent.wait()
+        post.cancel()  # the caller hangs up
+        with contextlib.suppress(asyncio.CancelledError):
+            await post
+        metrics = client.app[TELEMETRY_KEY].metrics
+        for _ in range(100):  # the server notices the closed connection on its next turn
+            value = metrics.registry.get_sample_value(
+                "orchestrator_requests_total",
+                {"model": "gpt-4o", "provider": "none", "outcome": "client_disconnected"},
+            )
+            if value:
+                break
+            await asyncio.sleep(0.01)
+        assert value == 1.0
+    finally:
+        await client.close()
