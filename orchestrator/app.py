@@ -11,6 +11,7 @@ from orchestrator.config import AppConfig
 from orchestrator.engine import Engine
 from orchestrator.engine.attempt import WireUpstream
 from orchestrator.http.admin import AdminContext, add_admin_routes
+from orchestrator.http.caller_auth import caller_auth_middleware
 from orchestrator.http.chat import CHAT_PATH, chat_completions
 from orchestrator.http.context import REQUEST_IDS_KEY, AccessLine, request_context_middleware
 from orchestrator.http.health import health
@@ -41,7 +42,11 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     runtime = runtime or Runtime()
     telemetry = Telemetry(config.observability, runtime.wall_clock)
     app = web.Application(
-        middlewares=[request_context_middleware, telemetry.chat_middleware(runtime.clock)],
+        middlewares=[
+            request_context_middleware,
+            caller_auth_middleware(config.auth),
+            telemetry.chat_middleware(runtime.clock),
+        ],
         client_max_size=config.server.max_body_bytes,
     )
     breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=telemetry.on_transition)

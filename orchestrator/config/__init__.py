@@ -25,6 +25,7 @@ from orchestrator.config.defaults import default_document
 from orchestrator.config.sections import (
     AdminConfig,
     AppConfig,
+    AuthConfig,
     DeploymentConfig,
     ObservabilityConfig,
     ProviderConfig,
@@ -55,6 +56,7 @@ def default_config() -> AppConfig:
 __all__ = [
     "AdminConfig",
     "AppConfig",
+    "AuthConfig",
     "BackoffPolicy",
     "BreakerPolicy",
     "ConfigError",

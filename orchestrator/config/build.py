@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Final, cast
 from urllib.parse import urlsplit
 
+from orchestrator.config.caller_keys import read_auth
 from orchestrator.config.env_secrets import secret_from_env
 from orchestrator.config.sections import (
     DEFAULT_ATTEMPT_TIMEOUT_S,
@@ -56,9 +57,10 @@ def build_config(
     routes = _routes(root.table("routes"), providers, stream)
     admin = _admin(root.table("admin"), environ)
     observability = _observability(root.table("observability"))
+    auth = read_auth(root.table("auth"), environ)
     root.finish()
     return AppConfig(
-        server, providers, routes, retry, breaker, deadline, admin, observability, stream
+        server, providers, routes, retry, breaker, deadline, admin, observability, stream, auth
     )
 
 

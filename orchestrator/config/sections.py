@@ -23,6 +23,7 @@ DEFAULT_ATTEMPT_TIMEOUT_S: Final = 10.0
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 DEFAULT_BODY_READ_TIMEOUT_S: Final = 5.0
 DEFAULT_ADMIN_TOKEN_ENV: Final = "ORCH_ADMIN_TOKEN"
+DEFAULT_CALLER_KEYS_ENV: Final = "ORCH_CALLER_KEYS"
 DEFAULT_JOURNEYS_MAX: Final = 1_000
 DEFAULT_JOURNEYS_MAX_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_LATENCY_WINDOW_SIZE: Final = 512
@@ -74,6 +75,24 @@ class AdminConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Who may call the caller APIs: named keys, held only as SHA-256 digests.
+
+    Off (everyone may call) unless keys are configured, from ``keys_env`` (``name:key``
+    pairs separated by commas or newlines) and/or ``keys_file`` (one ``name:key`` a line).
+    """
+
+    keys_env: str | None = DEFAULT_CALLER_KEYS_ENV
+    keys_file: str | None = None
+    # (name, sha256 digest of the key), resolved at start-up; the keys themselves are dropped.
+    key_digests: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.key_digests)
+
+
+@dataclass(frozen=True, slots=True)
 class ObservabilityConfig:
     journeys_max: int = DEFAULT_JOURNEYS_MAX  # recent request journeys kept; oldest evicted
     # Recent outcomes kept per deployment (and for the whole service) for /v1/providers and
@@ -95,3 +114,4 @@ class AppConfig:
     admin: AdminConfig = field(default_factory=AdminConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     stream: StreamPolicy = field(default_factory=StreamPolicy)  # routes may override it
+    auth: AuthConfig = field(default_factory=AuthConfig)

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
+from orchestrator.http.caller_auth import CALLER_KEY
 from orchestrator.http.request_ids import RequestIds
 from orchestrator.http.responses import error_response
 from orchestrator.telemetry.logs import REQUEST_ID
@@ -105,6 +106,9 @@ class AccessLine(AbstractAccessLogger):
             "status": response.status,
             "duration_ms": round(time * 1000.0, 3),
         }
+        caller = request.get(CALLER_KEY)
+        if caller is not None:
+            fields["caller"] = caller
         summary = request.get(SUMMARY_KEY)
         if summary is not None:
             fields["model"], fields["provider"], fields["attempts"] = summary

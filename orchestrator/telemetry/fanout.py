@@ -26,6 +26,7 @@ from orchestrator.http.validation import ValidationError
 from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import StreamReport
 from orchestrator.telemetry.journeys import JourneyStore, Rejection
+from orchestrator.telemetry.logs import CALLER
 from orchestrator.telemetry.metrics import Metrics
 from orchestrator.telemetry.stats import Stats
 from shared.models import ChatRequest
@@ -93,7 +94,10 @@ class Telemetry:
             self.metrics.on_result(request, request_id, result)
             self.stats.on_result(request, request_id, result)
         received_at = self._wall_clock() - result.total_latency_s
-        self.journeys.record_result(request, request_id, result, received_at)
+        caller = CALLER.get()
+        self.journeys.record_result(request, request_id, result, received_at, caller)
+        if caller is not None:
+            self.metrics.on_caller(caller)
         timing = _TIMING.get()
         if timing is not None:
             timing.upstream_s = upstream_seconds(result)

@@ -37,6 +37,7 @@ class Journey:
     preferred_provider: str | None = None
     fallbacks: tuple[str, ...] = ()
     stream: StreamReport | None = None  # how a relayed stream ended, after the commit point
+    caller: str | None = None  # the caller key's name, when caller keys are on
 
     @property
     def status(self) -> int:
@@ -65,6 +66,7 @@ class Journey:
             "attempt_log": _timeline(attempts),
             "error": _error(outcome, self.stream),
             "stream": _stream(self.stream),
+            "caller": self.caller,
         }
 
 
@@ -188,7 +190,12 @@ class JourneyStore:
         return self._journeys.get(request_id)
 
     def record_result(
-        self, request: ChatRequest, request_id: str, result: EngineResult, received_at: float
+        self,
+        request: ChatRequest,
+        request_id: str,
+        result: EngineResult,
+        received_at: float,
+        caller: str | None = None,
     ) -> None:
         self.add(
             Journey(
@@ -198,6 +205,7 @@ class JourneyStore:
                 result,
                 request.preferred_provider,
                 request.fallbacks,
+                caller=caller,
             )
         )
 

@@ -14,6 +14,8 @@ from typing import Final
 from shared.jsonlog import configure_json_logging
 
 REQUEST_ID: Final[ContextVar[str | None]] = ContextVar("request_id", default=None)
+CALLER: Final[ContextVar[str | None]] = ContextVar("caller", default=None)
+"""The name of the caller key the request came with, when caller keys are on."""
 
 JOURNEY_LOGGER: Final = "orchestrator.journey"
 ACCESS_LOGGER: Final = "orchestrator.access"

@@ -147,6 +147,11 @@ class Metrics:
             "Requests that reached the engine, by public model, answering provider and outcome.",
             ["model", "provider", "outcome"],
         )
+        self.caller_requests = CounterFamily(
+            "orchestrator_caller_requests",
+            "Requests that reached the engine, by the name of the caller key they came with.",
+            ["caller"],
+        )
         self.request_duration = HistogramFamily(
             "orchestrator_request_duration_seconds",
             "Time the engine spent on a request: every attempt and every wait.",
@@ -226,6 +231,7 @@ class Metrics:
                     self.stream_ends,
                     self.stream_malformed_events,
                     self.in_flight,
+                    self.caller_requests,
                 )
             )
         )
@@ -287,6 +293,10 @@ class Metrics:
         if duration is None:
             duration = self._durations[model] = self.request_duration.labels(model)
         duration.observe(result.total_latency_s + relay_s)
+
+    def on_caller(self, caller: str) -> None:
+        """One request by the named caller key (names are configured: a bounded label)."""
+        self.caller_requests.labels(caller).value += 1
 
     def on_client_disconnect(self, request: ChatRequest) -> None:
         key = (request.model, NO_PROVIDER, StreamEnd.CLIENT_DISCONNECTED.value)

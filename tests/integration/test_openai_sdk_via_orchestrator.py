@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import aiohttp
 import openai
 import pytest
 
+from tests.integration.observability_support import orchestrator
 from tests.scenarios.target import Target, chat_body
+from tests.support.services import RunningService
 
 
 def _client(target: Target, max_retries: int = 2) -> openai.AsyncOpenAI:
@@ -55,3 +58,28 @@ async def test_sdk_does_not_retry_our_final_failure(target: Target) -> None:
     seen = await target.mock_log()
     assert {e["request_id"] for e in seen} == {"sdk-fail"}
     assert len(seen) == 6  # the default total attempt limit, not 6 x (1 + SDK retries)
+
+
+async def test_sdk_with_caller_keys_on_needs_a_configured_key(mock_service: RunningService) -> None:
+    key = "sk-caller-sdk-0123456789abcdef"
+    # The mock lives for the session: start from a healthy one.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{mock_service.base_url}/config/reset") as reset,
+    ):
+        assert reset.status == 200
+    with orchestrator(mock_service, ORCH_CALLER_KEYS=f"sdk-team:{key}") as service:
+        base_url = f"{service.base_url}/v1"
+        async with openai.AsyncOpenAI(api_key="sk-wrong-000000000000", base_url=base_url) as wrong:
+            with pytest.raises(openai.AuthenticationError) as caught:
+                await wrong.chat.completions.create(
+                    model="gpt-4", messages=[{"role": "user", "content": "hi"}]
+                )
+        assert caught.value.status_code == 401
+        async with openai.AsyncOpenAI(api_key=key, base_url=base_url) as right:
+            completion = await right.chat.completions.create(
+                model="gpt-4", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert completion.choices[0].message.content
+        line = service.wait_for_log('"caller":"sdk-team"')
+        assert key not in line

@@ -421,6 +421,7 @@ def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None
         "orchestrator_stream_ends",
         "orchestrator_stream_malformed_events",
         "orchestrator_requests_in_flight",
+        "orchestrator_caller_requests",
     ]
 
 
