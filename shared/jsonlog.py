@@ -95,6 +95,10 @@ class ConciseBadRequests(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
+        # A body that cannot be decoded is re-raised when aiohttp drains what the handler
+        # left unread; the parser's 400 error is then its cause.
+        if exc is not None and getattr(exc, "code", None) != 400:
+            exc = exc.__cause__
         if exc is None or getattr(exc, "code", None) != 400:
             return True
         reason = str(getattr(exc, "message", "") or exc).strip().splitlines()

@@ -76,7 +76,9 @@ def body_timeout(limit_s: float, request_id: str) -> web.Response:
         None,
         "request_timeout",
     )
-    return error_response(408, body, request_id)
+    response = error_response(408, body, request_id)
+    response.force_close()  # the rest of that body may still be on its way: not reusable
+    return response
 
 
 def bad_encoding(reason: str, request_id: str) -> web.Response:
@@ -86,4 +88,6 @@ def bad_encoding(reason: str, request_id: str) -> web.Response:
         None,
         "invalid_content_encoding",
     )
-    return error_response(400, body, request_id)
+    response = error_response(400, body, request_id)
+    response.force_close()  # what is left of that body cannot be read: not reusable
+    return response
