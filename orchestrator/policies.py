@@ -25,6 +25,7 @@ DEFAULT_MIN_CALLS_IN_WINDOW: Final = 10
 DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
 DEFAULT_STREAM_FIRST_TOKEN_TIMEOUT_S: Final = 10.0
 DEFAULT_STREAM_IDLE_TIMEOUT_S: Final = 30.0
+DEFAULT_STREAM_MAX_DURATION_S: Final = 600.0
 
 # relay: tokens reach the client as they arrive; buffered: the answer is held until it is
 # whole, so a failure mid-answer can still fail over (the first token comes at the end).
@@ -141,18 +142,21 @@ class StreamPolicy:
     """Limits of a streamed answer (``[stream]``, or a route's ``stream_*`` keys).
 
     ``first_token_timeout_s`` bounds the wait for the first content token of an attempt
-    (and the request deadline bounds it too); ``idle_timeout_s`` bounds silence between
-    upstream bytes once the stream is flowing.
+    (and the request deadline bounds it too); ``idle_timeout_s`` bounds the time without
+    progress (content, a finish, usage: keep-alive comments, pings and empty events do not
+    count) once the stream is flowing; ``max_duration_s`` bounds a relayed stream's length.
     """
 
     first_token_timeout_s: float = DEFAULT_STREAM_FIRST_TOKEN_TIMEOUT_S
     idle_timeout_s: float = DEFAULT_STREAM_IDLE_TIMEOUT_S
     mode: StreamMode = DEFAULT_STREAM_MODE
+    max_duration_s: float = DEFAULT_STREAM_MAX_DURATION_S
 
     def __post_init__(self) -> None:
         for key, value in (
             ("first_token_timeout_s", self.first_token_timeout_s),
             ("idle_timeout_s", self.idle_timeout_s),
+            ("max_duration_s", self.max_duration_s),
         ):
             require(value > 0, f"stream.{key}", value, "must be > 0")
         require(

@@ -155,9 +155,10 @@ def _stream_policy(table: Table, prefix: str, defaults: StreamPolicy) -> StreamP
     mode = table.string(f"{prefix}mode", defaults.mode)
     if mode not in STREAM_MODES:
         raise table.fail(f"{prefix}mode", mode, "must be 'relay' or 'buffered'")
+    max_s = positive_number(table, f"{prefix}max_duration_s", defaults.max_duration_s)
     if not prefix:
         table.finish()
-    return StreamPolicy(first_token_s, idle_s, cast(StreamMode, mode))
+    return StreamPolicy(first_token_s, idle_s, cast(StreamMode, mode), max_s)
 
 
 def _providers(table: Table, environ: Mapping[str, str]) -> Mapping[str, ProviderConfig]:

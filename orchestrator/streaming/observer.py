@@ -21,14 +21,15 @@ from shared.models import Usage
 class StreamEnd(StrEnum):
     COMPLETED = "completed"  # finish reason relayed, then [DONE]
     INTERRUPTED = "stream_interrupted"  # upstream closed without a finish
-    STALLED = "stream_stalled"  # no upstream bytes for the idle limit
+    STALLED = "stream_stalled"  # no progress (content) for the idle limit
+    TOO_LONG = "stream_too_long"  # still going at the stream's duration limit
     UPSTREAM_ERROR = "upstream_stream_error"  # an error event from the provider
     CLIENT_DISCONNECTED = "client_disconnected"  # the caller left; upstream cancelled
     INTERNAL_ERROR = "internal_error"
 
 
 PROVIDER_FAILURES: Final = frozenset(
-    {StreamEnd.INTERRUPTED, StreamEnd.STALLED, StreamEnd.UPSTREAM_ERROR}
+    {StreamEnd.INTERRUPTED, StreamEnd.STALLED, StreamEnd.UPSTREAM_ERROR, StreamEnd.TOO_LONG}
 )
 """Ends where the provider broke a stream it had started: as much a failure as a 5xx."""
 

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
-from orchestrator.answers import TextDelta
+from orchestrator.answers import Finish, TextDelta, UsageReport
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.decision import OutcomeKind
 from orchestrator.engine.results import Success
@@ -47,7 +47,8 @@ log: Final = logging.getLogger(JOURNEY_LOGGER)
 _FAILURE_MESSAGES: Final = MappingProxyType(
     {
         StreamEnd.INTERRUPTED: "the provider's stream ended without finishing the answer",
-        StreamEnd.STALLED: "the provider's stream stalled (no bytes for {idle:g} s)",
+        StreamEnd.STALLED: "the provider's stream stalled (no content for {idle:g} s)",
+        StreamEnd.TOO_LONG: "the stream reached its duration limit of {longest:g} s",
         StreamEnd.UPSTREAM_ERROR: "the provider sent an error mid-stream: {detail}",
         StreamEnd.INTERNAL_ERROR: "the orchestrator hit an internal error while relaying",
     }
@@ -68,6 +69,7 @@ _END_KINDS: Final[Mapping[StreamEnd, OutcomeKind | None]] = MappingProxyType(
         StreamEnd.COMPLETED: OutcomeKind.SUCCESS,
         StreamEnd.INTERRUPTED: OutcomeKind.CONNECTION_ERROR,
         StreamEnd.STALLED: OutcomeKind.TIMEOUT,
+        StreamEnd.TOO_LONG: OutcomeKind.TIMEOUT,
         StreamEnd.UPSTREAM_ERROR: OutcomeKind.SERVER_ERROR,
         StreamEnd.CLIENT_DISCONNECTED: None,  # says nothing of the provider
         StreamEnd.INTERNAL_ERROR: None,  # ours, not the provider's
@@ -210,6 +212,8 @@ class _Run:
         stream, encoder, write = self.stream, self.encoder, self.response.write
         idle_s = stream.policy.idle_timeout_s
         loop = asyncio.get_running_loop()
+        progress_at = loop.time()
+        ends_at = progress_at + stream.policy.max_duration_s
         while True:
             if out:
                 await write(b"".join(out))
@@ -218,11 +222,13 @@ class _Run:
                 return StreamEnd.COMPLETED
             if stream.eof or stream.upstream_done:
                 return StreamEnd.INTERRUPTED
+            # Progress is content, not bytes: pings and comments cannot keep a stream alive.
+            wait_until = min(progress_at + idle_s, ends_at)
             try:
-                async with asyncio.timeout_at(loop.time() + idle_s):
+                async with asyncio.timeout_at(wait_until):
                     events = await stream.read()
             except TimeoutError:
-                return StreamEnd.STALLED
+                return StreamEnd.TOO_LONG if wait_until >= ends_at else StreamEnd.STALLED
             except Exception as exc:  # the transport's failures, mapped like an attempt's
                 self.error_detail = self.redactor.text(describe(exc)) or ""
                 self.error_kind = kind_of(exc)
@@ -237,6 +243,9 @@ class _Run:
                     return StreamEnd.UPSTREAM_ERROR
                 if isinstance(event, TextDelta):
                     out.append(encoder.delta(event.text))
+                    progress_at = loop.time()
+                elif isinstance(event, Finish | UsageReport):
+                    progress_at = loop.time()
 
     def _ending(self) -> bytes:
         stream, success = self.stream, self.success
@@ -250,7 +259,10 @@ class _Run:
     def error(self, end: StreamEnd) -> bytes:
         deployment = self.success.deployment
         template = _FAILURE_MESSAGES[end]
-        reason = template.format(idle=self.stream.policy.idle_timeout_s, detail=self.error_detail)
+        policy = self.stream.policy
+        reason = template.format(
+            idle=policy.idle_timeout_s, longest=policy.max_duration_s, detail=self.error_detail
+        )
         message = (
             f"The answer is incomplete: {reason} after {self.stream.content_chunks} chunks "
             f"from {deployment.provider.name} ({deployment.model}). Retry the request."

@@ -7,6 +7,7 @@ from typing import Any
 from orchestrator.breaker import BreakerState
 from orchestrator.decision import Action, OutcomeKind
 from orchestrator.http.openapi import openapi_document
+from orchestrator.streaming.observer import StreamEnd
 from shared.models import OPENAI_ROLES
 
 SCHEMAS: dict[str, Any] = openapi_document()["components"]["schemas"]
@@ -41,3 +42,8 @@ def test_message_roles_are_the_validator_s() -> None:
         if "role" in schema.get("properties", {})
     ]
     assert sorted(OPENAI_ROLES) in roles
+
+
+def test_a_journey_outcome_can_be_every_way_a_stream_ends() -> None:
+    outcomes = set(SCHEMAS["Journey"]["properties"]["outcome"]["enum"])
+    assert {end.value for end in StreamEnd if end is not StreamEnd.COMPLETED} <= outcomes

@@ -31,6 +31,7 @@ OPENAI_PATH: Final = "/v1/chat/completions"
 ANTHROPIC_PATH: Final = "/v1/messages"
 HANG: Final = b"<hang>"  # a step: go silent until the test ends
 GATE: Final = b"<gate>"  # a step: wait until the client has read the first event
+PAUSE: Final = b"<pause>"  # a step: the provider takes a tenth of a second
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -105,6 +106,8 @@ class ScriptedProvider:
                 await self.release.wait()
             elif step == GATE:
                 await self.gate.wait()
+            elif step == PAUSE:
+                await asyncio.sleep(0.1)
             else:
                 await response.write(step)
         return response
@@ -357,3 +360,33 @@ async def test_a_stream_s_journey_tells_how_the_stream_ended_not_its_commit_poin
     assert journey["outcome"] == "upstream_stream_error"
     assert journey["stream"]["end"] == "upstream_stream_error"
     assert journey["error"]["code"] == "upstream_stream_error"
+
+
+async def test_a_stream_kept_alive_only_by_pings_ends_as_stalled(make_stack: StackFactory) -> None:
+    pings = [step for _ in range(30) for step in (PAUSE, b": ping\n\n", oa({"content": ""}))]
+    stack = await make_stack(
+        {OPENAI_PATH: [Reply([oa({"content": "Half"}), GATE, *pings])]},
+        ORCH__STREAM__IDLE_TIMEOUT_S="0.35",
+    )
+    started = asyncio.get_running_loop().time()
+    status, events, _ = await stack.stream()
+    elapsed = asyncio.get_running_loop().time() - started
+    assert status == 200
+    assert events[-1]["error"]["code"] == "stream_stalled"
+    assert "no content for 0.35 s" in events[-1]["error"]["message"]
+    assert elapsed < 2.0  # the pings went on for 3 s: they did not keep it alive
+    assert [r.end for r in stack.observer.ends] == [StreamEnd.STALLED]
+
+
+async def test_every_stream_has_a_duration_limit(make_stack: StackFactory) -> None:
+    words = [step for _ in range(30) for step in (PAUSE, oa({"content": "word "}))]
+    stack = await make_stack(
+        {OPENAI_PATH: [Reply([oa({"content": "Start "}), GATE, *words])]},
+        ORCH__STREAM__MAX_DURATION_S="0.5",
+    )
+    status, events, _ = await stack.stream()
+    assert status == 200
+    assert events[-1]["error"]["code"] == "stream_too_long"
+    assert "duration limit of 0.5 s" in events[-1]["error"]["message"]
+    assert text_of(events).startswith("Start word")
+    assert [r.end for r in stack.observer.ends] == [StreamEnd.TOO_LONG]
