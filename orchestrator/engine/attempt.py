@@ -25,11 +25,9 @@ from orchestrator.routing.router import Deployment
 from orchestrator.streaming import commit
 from orchestrator.streaming.reader import MalformedHook, UpstreamStream
 from orchestrator.transport.base import Transport, UpstreamAnswer, UpstreamRequest
+from orchestrator.transport.connection import MAX_ERROR_BODY_BYTES
 from orchestrator.transport.errors import outcome_of
 from shared.models import ChatRequest
-
-MAX_ERROR_BODY_BYTES: Final = 64 * 1024
-"""How much of an error answer is read: enough for any provider's error, never a flood."""
 
 _EVENT_STREAM: Final = "text/event-stream"
 

@@ -20,6 +20,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from orchestrator.transport.errors import ProviderConnectionError
 
 _PAUSE_AT_BYTES: Final = 256 * 1024  # buffered, unread stream bytes that pause the socket
+MAX_ERROR_BODY_BYTES: Final = 64 * 1024
+"""How much of a plain error answer is kept; the connection is dropped past it."""
 _CODINGS: Final = (b"gzip", b"x-gzip", b"deflate")
 
 
@@ -122,6 +124,7 @@ class Connection(asyncio.Protocol):
         self._body: StreamedBody | None = None
         self._decoder: Decoder | None = None
         self._received = 0
+        self._received_body = 0
         self._status = 0
         self._headers: list[tuple[bytes, bytes]] = []
         self._chunks: list[bytes] = []
@@ -140,6 +143,9 @@ class Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        # The parser keeps this object alive in a reference cycle until a collection: let
+        # go of a (possibly huge) half-read body now, not then.
+        self._chunks, self._headers, self._received_body = [], [], 0
         if self.transport is not None:
             self.transport.abort()
         if self._body is not None:
@@ -197,15 +203,21 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
+        self._received_body = 0
         if not self._streamed or self._status < 200:
             return
         body = self._body = StreamedBody(self)
         self._resolve(Head(self._status, tuple(self._headers), None, body))
 
     def on_body(self, data: bytes) -> None:
+        if self.closed:
+            return  # the rest of a chunk that arrived after we dropped the connection
         body = self._body
         if body is None:
             self._chunks.append(data)
+            self._received_body += len(data)
+            if self._status >= 300 and self._received_body > MAX_ERROR_BODY_BYTES:
+                self._cut_error_body()
             return
         if self._encoding not in (None, b"identity"):
             try:
@@ -241,6 +253,15 @@ class Connection(asyncio.Protocol):
             self.abort()
         elif body is not None:
             self._on_idle(self)  # a plain answer's connection goes back through the pool
+
+    def _cut_error_body(self) -> None:
+        """An error answer is worth its first bytes only: keep those, drop the connection."""
+        kept = b"".join(self._chunks)[:MAX_ERROR_BODY_BYTES]
+        head = Head(self._status, tuple(self._headers), kept, None)
+        if self._encoding not in (None, b"identity"):
+            head = Head(self._status, tuple(self._headers), b"", None)  # undecodable, cut
+        self._resolve(head)
+        self.abort()
 
     def _resolve(self, head: Head) -> None:
         waiter, self._waiter = self._waiter, None
