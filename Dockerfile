@@ -41,8 +41,9 @@ ENTRYPOINT ["/opt/venv/bin/python", "-m", "mock_provider"]
 CMD ["--host", "0.0.0.0", "--port", "8001"]
 
 # Last, so a plain `docker build .` builds the orchestrator.
+# Readiness, as the README recommends: healthy while at least one deployment can serve.
 FROM runtime AS orchestrator
-ENV SERVICE_PORT=8080 HEALTH_PATH=/health
+ENV SERVICE_PORT=8080 HEALTH_PATH=/health/ready
 EXPOSE 8080
 ENTRYPOINT ["/opt/venv/bin/python", "-m", "orchestrator"]
 CMD ["--host", "0.0.0.0", "--port", "8080"]
