@@ -32,6 +32,10 @@ trap 'exit 130' INT TERM
 
 # The scenario timings (one definition for both targets) and a per-run admin token.
 PY=$PY scripts/docker/compose-test-env.sh "$COMPOSE_TEST_ENV_FILE"
+# docker-compose.yml passes the host's ORCH_ADMIN_TOKEN through, and `environment:` wins over
+# the overlay's env_file: so the per-run token is the host's for this run.
+ORCH_ADMIN_TOKEN=$(sed -n 's/^ORCH_ADMIN_TOKEN=//p' "$COMPOSE_TEST_ENV_FILE")
+export ORCH_ADMIN_TOKEN
 
 started=$(date +%s.%N)
 elapsed_s() { awk -v from="$started" -v to="$(date +%s.%N)" 'BEGIN { printf "%.1f", to - from }'; }
