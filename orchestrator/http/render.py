@@ -60,34 +60,27 @@ def failure_response(result: Failure, request_id: str) -> web.Response:
 
 
 def too_large(limit: int, request_id: str) -> web.Response:
-    body = openai_error_body(
-        f"The request body is larger than the limit of {limit} bytes.",
-        "invalid_request_error",
-        None,
-        "request_too_large",
-    )
-    return error_response(413, body, request_id)
+    message = f"The request body is larger than the limit of {limit} bytes."
+    return _body_error(413, message, "request_too_large", request_id, reusable=True)
 
 
 def body_timeout(limit_s: float, request_id: str) -> web.Response:
-    body = openai_error_body(
-        f"The request body did not arrive within {limit_s:g} s.",
-        "invalid_request_error",
-        None,
-        "request_timeout",
-    )
-    response = error_response(408, body, request_id)
-    response.force_close()  # the rest of that body may still be on its way: not reusable
-    return response
+    message = f"The request body did not arrive within {limit_s:g} s."
+    return _body_error(408, message, "request_timeout", request_id, reusable=False)
 
 
 def bad_encoding(reason: str, request_id: str) -> web.Response:
-    body = openai_error_body(
-        f"The request body could not be decoded as its Content-Encoding says: {reason[:200]}",
-        "invalid_request_error",
-        None,
-        "invalid_content_encoding",
-    )
-    response = error_response(400, body, request_id)
-    response.force_close()  # what is left of that body cannot be read: not reusable
+    message = f"The request body could not be decoded as its Content-Encoding says: {reason[:200]}"
+    return _body_error(400, message, "invalid_content_encoding", request_id, reusable=False)
+
+
+def _body_error(
+    status: int, message: str, code: str, request_id: str, *, reusable: bool
+) -> web.Response:
+    """A body we could not take; ``reusable`` False when the rest of it may still be on the
+    wire or cannot be read, so the connection must close with the answer."""
+    body = openai_error_body(message, "invalid_request_error", None, code)
+    response = error_response(status, body, request_id)
+    if not reusable:
+        response.force_close()
     return response
