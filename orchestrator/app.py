@@ -44,7 +44,8 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     app = web.Application(
         middlewares=[
             request_context_middleware,
-            caller_auth_middleware(config.auth),
+            # Only when keys are configured: a layer that only passes requests on costs too.
+            *([caller_auth_middleware(config.auth)] if config.auth.enabled else []),
             telemetry.chat_middleware(runtime.clock),
         ],
         client_max_size=config.server.max_body_bytes,

@@ -47,8 +47,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if request.content_length is not None and request.content_length > limit:
         return too_large(limit, request_id)
     try:
-        async with asyncio.timeout(app[CONFIG_KEY].server.body_read_timeout_s):
+        if request.content.is_eof():  # the whole body came with the head, as most do
             raw = await request.read()
+        else:
+            async with asyncio.timeout(app[CONFIG_KEY].server.body_read_timeout_s):
+                raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return too_large(limit, request_id)
     except TimeoutError:

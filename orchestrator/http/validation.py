@@ -83,11 +83,11 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
 
 
 def _check_nesting(request: ChatRequest) -> None:
-    roots: list[tuple[str, Any]] = list(request.extra.items())
+    roots: list[tuple[str, Any]] = list(request.extra.items()) if request.extra else []
     for index, message in enumerate(request.messages):
         if message.extra:
             roots.extend((f"messages[{index}].{k}", v) for k, v in message.extra.items())
-        if isinstance(message.content, list):
+        if message.content.__class__ is list:
             roots.append((f"messages[{index}].content", message.content))
     if not roots:
         return
