@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import cycle
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 
 class FakeClock:
     """A clock that moves only when told to: pass it wherever a ``Callable[[], float]`` goes.
@@ -35,3 +37,37 @@ class ScriptedRandom:
 
     def __call__(self) -> float:
         return next(self._values)
+
+
+class FakeAnswer:
+    """An upstream answer for a swapped-in transport: the whole body at once, and (when
+    ``fail_with`` is given) that exception once the body is read."""
+
+    def __init__(
+        self,
+        body: bytes,
+        content_type: str = "application/json",
+        status: int = 200,
+        fail_with: Exception | None = None,
+    ) -> None:
+        self.status = status
+        self._body = body
+        self._content_type = content_type
+        self._fail_with = fail_with
+        self.closed = False
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return CIMultiDictProxy(CIMultiDict({"Content-Type": self._content_type}))
+
+    async def read(self, limit: int | None = None) -> bytes:
+        body, self._body = self._body, b""
+        return body if limit is None else body[:limit]
+
+    async def read_chunk(self) -> bytes:
+        if self._fail_with is not None and not self._body:
+            raise self._fail_with
+        return await self.read()
+
+    def close(self) -> None:
+        self.closed = True

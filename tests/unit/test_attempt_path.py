@@ -16,13 +16,12 @@ import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from orchestrator.app import create_app
 from orchestrator.config import load_config
 from orchestrator.http.keys import BREAKERS_KEY, TELEMETRY_KEY, TRANSPORT_KEY, Runtime
 from orchestrator.transport.base import UpstreamAnswer, UpstreamRequest
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeAnswer, FakeClock
 
 OPENAI_CHAT = {"object": "chat.completion", "id": "c1", "choices": [
     {"index": 0, "message": {"role": "assistant", "content": "from openai"},
@@ -43,33 +42,6 @@ ANTHROPIC_SSE = (
 
 class Poison(Exception):
     """Nothing in the orchestrator knows this exception."""
-
-
-class Answer:
-    """A whole answer; ``read_chunk`` may raise after the first piece."""
-
-    def __init__(self, body: bytes, content_type: str, fail_after_first: bool = False) -> None:
-        self.status = 200
-        self._body = body
-        self._content_type = content_type
-        self._fail_after_first = fail_after_first
-        self.closed = False
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        return CIMultiDictProxy(CIMultiDict({"Content-Type": self._content_type}))
-
-    async def read(self, limit: int | None = None) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-    async def read_chunk(self) -> bytes:
-        if self._fail_after_first and not self._body:
-            raise Poison("the stream went wrong in a way nobody foresaw")
-        return await self.read()
-
-    def close(self) -> None:
-        self.closed = True
 
 
 Script = Callable[[UpstreamRequest, bool], Awaitable[UpstreamAnswer]]
@@ -94,8 +66,8 @@ async def openai_poisoned(request: UpstreamRequest, stream: bool) -> UpstreamAns
     if request.url.endswith("/chat/completions"):
         raise Poison("nobody saw this coming")
     if stream:
-        return Answer(ANTHROPIC_SSE, "text/event-stream")
-    return Answer(orjson.dumps(ANTHROPIC_MESSAGE), "application/json")
+        return FakeAnswer(ANTHROPIC_SSE, "text/event-stream")
+    return FakeAnswer(orjson.dumps(ANTHROPIC_MESSAGE))
 
 
 Client = TestClient[web.Request, web.Application]
@@ -155,7 +127,7 @@ async def test_a_poisoned_half_open_probe_does_not_keep_the_probe_slot(
     async def script(request: UpstreamRequest, stream: bool) -> UpstreamAnswer:
         if poisoned:
             return await openai_poisoned(request, stream)
-        return Answer(orjson.dumps(OPENAI_CHAT), "application/json")
+        return FakeAnswer(orjson.dumps(OPENAI_CHAT))
 
     clock = FakeClock()
     client = await make_client(ScriptedTransport(script), clock)
@@ -175,12 +147,14 @@ async def test_a_poisoned_half_open_probe_does_not_keep_the_probe_slot(
 async def test_a_streamed_attempt_that_raises_before_its_first_token_fails_over(
     make_client: Callable[..., Awaitable[Client]],
 ) -> None:
-    broken = Answer(b"", "text/event-stream", fail_after_first=True)
+    broken = FakeAnswer(
+        b"", "text/event-stream", fail_with=Poison("the stream went wrong in a way nobody foresaw")
+    )
 
     async def script(request: UpstreamRequest, stream: bool) -> UpstreamAnswer:
         if request.url.endswith("/chat/completions"):
             return broken
-        return Answer(ANTHROPIC_SSE, "text/event-stream")
+        return FakeAnswer(ANTHROPIC_SSE, "text/event-stream")
 
     transport = ScriptedTransport(script)
     client = await make_client(transport)

@@ -14,39 +14,17 @@ import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from orchestrator.app import create_app
 from orchestrator.config import load_config
 from orchestrator.http.keys import TRANSPORT_KEY, Runtime
 from orchestrator.redaction import REDACTED, Redactor
 from orchestrator.transport.base import UpstreamAnswer, UpstreamRequest
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeAnswer, FakeClock
 
 KEY = "sk-proj-ECHOED8d41f0c2e9b7a5"
 ANTHROPIC_KEY = "sk-ant-ECHOED3c9e71b0d4"
 ADMIN = "adm-ECHOED5e6f7a8b9c0d"
-
-
-class Echo:
-    def __init__(self, status: int, body: bytes, content_type: str = "application/json"):
-        self.status = status
-        self._body = body
-        self._content_type = content_type
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        return CIMultiDictProxy(CIMultiDict({"Content-Type": self._content_type}))
-
-    async def read(self, limit: int | None = None) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-    async def read_chunk(self) -> bytes:
-        return await self.read()
-
-    def close(self) -> None:
-        pass
 
 
 class EchoingTransport:
@@ -65,12 +43,12 @@ class EchoingTransport:
             chunk = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
             error = {"error": {"message": f"bad key {key}", "type": key}}
             body = b"data: " + orjson.dumps(chunk) + b"\n\ndata: " + orjson.dumps(error) + b"\n\n"
-            return Echo(200, body, "text/event-stream")
+            return FakeAnswer(body, "text/event-stream")
         status = self.statuses.pop(0) if self.statuses else 500
         body = orjson.dumps(
             {"error": {"message": f"Incorrect API key provided: {key}", "type": key}}
         )
-        return Echo(status, body)
+        return FakeAnswer(body, status=status)
 
     async def close(self) -> None:
         pass
