@@ -8,3 +8,9 @@ bench: install
 	$(PY) -m tools.bench $(BENCH_ARGS)
 	@if [ -f bench/mock_bench.py ]; then $(PY) -m bench.mock_bench; \
 	else echo "bench: bench/mock_bench.py not present; skipping the mock's bench"; fi
+
+# `make soak`: brownout figures (tools/soak.py): 2,000 requests at 50 concurrency per
+# scenario against a seeded mock whose providers half-work; loopback only, about a minute.
+.PHONY: soak
+soak: install
+	$(PY) -m tools.soak $(SOAK_ARGS)
