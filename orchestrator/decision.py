@@ -92,7 +92,8 @@ DECISION_TABLE: Final[Mapping[OutcomeKind, Rule]] = MappingProxyType(
         # A silent provider is likely to stay silent: never re-hit it within the request.
         OutcomeKind.TIMEOUT: Rule(Action.FAILOVER, _TRIP),
         # Refined by Retry-After in decide(): short -> wait and retry the same deployment.
-        OutcomeKind.RATE_LIMITED: Rule(Action.FAILOVER, _TRIP),
+        # A 429 says "busy", not "broken": it feeds the cool-down, never the breaker.
+        OutcomeKind.RATE_LIMITED: Rule(Action.FAILOVER, _NEUTRAL),
         OutcomeKind.CONTEXT_LENGTH: Rule(Action.FAILOVER_LARGER_CONTEXT, _NEUTRAL),
         OutcomeKind.CONTENT_POLICY: Rule(Action.STOP, _NEUTRAL),
         OutcomeKind.CLIENT_ERROR: Rule(Action.STOP, _NEUTRAL),
@@ -101,6 +102,19 @@ DECISION_TABLE: Final[Mapping[OutcomeKind, Rule]] = MappingProxyType(
         OutcomeKind.UNEXPECTED_ERROR: Rule(Action.FAILOVER, _TRIP),
     }
 )
+
+
+NOT_SERVED_BY_FAULT_OF_THE_REQUEST: Final = frozenset(
+    {
+        OutcomeKind.CLIENT_ERROR,
+        OutcomeKind.CONTEXT_LENGTH,
+        OutcomeKind.CONTENT_POLICY,
+        OutcomeKind.AUTH_ERROR,
+    }
+)
+"""Outcomes that say nothing about how well a provider serves (for stats and success
+rates): the request (or the deployment's key) was wrong. A 429 is not among them: it leaves
+the breaker alone, but the provider did not serve."""
 
 
 @value

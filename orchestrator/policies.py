@@ -17,7 +17,11 @@ DEFAULT_BACKOFF_CAP_S: Final = 30.0
 DEFAULT_MAX_ATTEMPTS_TOTAL: Final = 6
 DEFAULT_MAX_ATTEMPTS_PER_DEPLOYMENT: Final = 3
 DEFAULT_SHORT_RETRY_AFTER_MAX_S: Final = 2.0
-DEFAULT_FAILURE_THRESHOLD: Final = 5
+# Tell dead from degraded: a dead deployment fails every call, so the rate rule (90% of at
+# least 10 calls) ejects it within 10; one failing half its calls almost never reaches 90%
+# of 20, nor 20 failures in a row (the backstop), so it stays in service.
+DEFAULT_FAILURE_THRESHOLD: Final = 20
+DEFAULT_FAILURE_RATE_THRESHOLD: Final = 0.9
 DEFAULT_OPEN_DURATION_S: Final = 30.0
 DEFAULT_HALF_OPEN_MAX_PROBES: Final = 1
 DEFAULT_BREAKER_WINDOW_SIZE: Final = 20
@@ -85,10 +89,10 @@ class BreakerPolicy:
     failure_threshold: int = DEFAULT_FAILURE_THRESHOLD  # consecutive failures that open it
     open_duration_s: float = DEFAULT_OPEN_DURATION_S  # cool-down before half-open
     half_open_max_probes: int = DEFAULT_HALF_OPEN_MAX_PROBES  # calls admitted while half-open
-    # Optional second trip rule: open once this share of the last `window_size` outcomes
-    # failed, counted only after `min_calls_in_window` outcomes, so that one failure out of
-    # two calls does not read as a 50% outage. None: consecutive failures only.
-    failure_rate_threshold: float | None = None
+    # Second trip rule: open once this share of the last `window_size` outcomes failed,
+    # counted only after `min_calls_in_window` outcomes, so that one failure out of two
+    # calls does not read as an outage. None: consecutive failures only.
+    failure_rate_threshold: float | None = DEFAULT_FAILURE_RATE_THRESHOLD
     window_size: int = DEFAULT_BREAKER_WINDOW_SIZE
     min_calls_in_window: int = DEFAULT_MIN_CALLS_IN_WINDOW
 

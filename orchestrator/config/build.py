@@ -129,7 +129,7 @@ def _breaker(table: Table, origins: Mapping[str, Override]) -> BreakerPolicy:
     threshold = table.integer("failure_threshold", defaults.failure_threshold)
     open_duration_s = table.number("open_duration_s", defaults.open_duration_s)
     probes = table.integer("half_open_max_probes", defaults.half_open_max_probes)
-    rate = table.optional_number("failure_rate_threshold")
+    rate = table.number("failure_rate_threshold", defaults.failure_rate_threshold or 1.0)
     window_size = table.integer("window_size", defaults.window_size)
     min_calls = table.integer("min_calls_in_window", defaults.min_calls_in_window)
     table.finish()

@@ -250,8 +250,12 @@ class _Run:
                 if candidate.context_window_tokens <= too_small:
                     self.out_for_request.add(candidate.key)
             return
-        # A timeout may be a blip: skip it now, but a later round may try it again.
-        if outcome.kind is not OutcomeKind.TIMEOUT or self._spent_on(deployment):
+        # A timeout may be a blip, and a 429 that named no wait a passing burst: skip it now,
+        # but a later round (after its backoff, the brief cool-down) may try it again.
+        comes_back = outcome.kind is OutcomeKind.TIMEOUT or (
+            outcome.kind is OutcomeKind.RATE_LIMITED and decision.exclude_for_s is None
+        )
+        if not comes_back or self._spent_on(deployment):
             self.out_for_request.add(deployment.key)
 
     async def _waited(self, wait_s: float, reason: str, deployment: Deployment | None) -> bool:

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.decision import DECISION_TABLE, Decision, Outcome, OutcomeKind
+from orchestrator.decision import (
+    NOT_SERVED_BY_FAULT_OF_THE_REQUEST,
+    Decision,
+    Outcome,
+    OutcomeKind,
+)
 from orchestrator.engine import EngineResult, Success
 from orchestrator.routing.router import Deployment
 from orchestrator.streaming.observer import PROVIDER_FAILURES, StreamEnd
@@ -106,11 +111,11 @@ class Stats:
             counts = self._providers[deployment.provider.name] = ProviderCounts()
         if outcome.kind is OutcomeKind.SUCCESS:
             counts.successes += 1
-        elif DECISION_TABLE[outcome.kind].trips_breaker:
-            counts.failures += 1
-        else:
+        elif outcome.kind in NOT_SERVED_BY_FAULT_OF_THE_REQUEST:
             counts.client_errors += 1
             return
+        else:
+            counts.failures += 1
         self.recent(deployment.key).record(outcome.kind is OutcomeKind.SUCCESS, outcome.latency_s)
 
     def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:

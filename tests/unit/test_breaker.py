@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import orjson
 import pytest
 
@@ -13,6 +15,7 @@ from orchestrator.breaker import (
 from orchestrator.breaker.rules import should_trip
 from orchestrator.breaker.window import OutcomeWindow
 from orchestrator.config import BreakerPolicy
+from orchestrator.decision import OutcomeKind
 from tests.unit.fakes import FakeClock
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
@@ -350,7 +353,7 @@ def test_should_trip_combines_both_rules(
 
 
 def test_should_trip_ignores_the_window_without_a_rate_threshold() -> None:
-    policy = BreakerPolicy(failure_threshold=5)
+    policy = BreakerPolicy(failure_threshold=5, failure_rate_threshold=None)
     assert not should_trip(4, 20, 20, policy)
     assert should_trip(5, 0, 0, policy)
 
@@ -374,3 +377,35 @@ def test_registry_view_is_read_only(clock: FakeClock) -> None:
     registry = BreakerRegistry(BreakerPolicy(), clock)
     with pytest.raises(TypeError):
         registry.all()["x"] = registry.get("y")  # type: ignore[index]
+
+
+# --- dead or degraded (default policy) --------------------------------------------------------
+
+
+def test_a_429_feeds_the_cool_down_not_the_breaker(clock: FakeClock) -> None:
+    registry = BreakerRegistry(BreakerPolicy(), clock)
+    for _ in range(100):
+        registry.record("openai/gpt-4", OutcomeKind.RATE_LIMITED)
+    breaker = registry.get("openai/gpt-4")
+    assert (breaker.state, breaker.consecutive_failures) == (CLOSED, 0)
+
+
+def test_the_default_rule_ejects_a_dead_deployment_within_ten_calls(clock: FakeClock) -> None:
+    registry = BreakerRegistry(BreakerPolicy(), clock)
+    calls = 0
+    while registry.get("openai/gpt-4").state is CLOSED:
+        registry.record("openai/gpt-4", OutcomeKind.SERVER_ERROR)
+        calls += 1
+    assert calls == 10
+
+
+def test_the_default_rule_keeps_a_deployment_failing_half_its_calls_in_service(
+    clock: FakeClock,
+) -> None:
+    registry = BreakerRegistry(BreakerPolicy(), clock)
+    rng = random.Random(13)
+    for _ in range(5_000):
+        failed = rng.random() < 0.5
+        kind = OutcomeKind.SERVER_ERROR if failed else OutcomeKind.SUCCESS
+        registry.record("openai/gpt-4", kind)
+        assert registry.get("openai/gpt-4").state is CLOSED

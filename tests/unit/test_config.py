@@ -64,7 +64,7 @@ def test_default_policies_are_the_documented_ones() -> None:
     assert (config.retry.max_attempts_total, config.retry.max_attempts_per_deployment) == (6, 3)
     backoff = config.retry.backoff
     assert (backoff.base_s, backoff.multiplier, backoff.cap_s) == (2.0, 2.0, 30.0)
-    assert config.breaker == BreakerPolicy(5, 30.0, 1)
+    assert config.breaker == BreakerPolicy(20, 30.0, 1, failure_rate_threshold=0.9)
     assert config.deadline.request_deadline_s == 60.0
     assert config.server.max_body_bytes == 1_048_576
     assert (config.server.host, config.server.port) == ("127.0.0.1", 8080)

@@ -319,3 +319,11 @@ async def test_the_attempt_log_never_says_retry_when_no_retry_followed() -> None
     decisions = [a.decision for a in result.attempts]
     # Three tries each: the third on openai failed over, the last one stopped.
     assert decisions == ["retry_same", "retry_same", "failover", "retry_same", "retry_same", "stop"]
+
+
+async def test_a_429_with_nowhere_else_to_go_waits_and_is_tried_again() -> None:
+    h = _harness({"openai/gpt-4": [R429, OK], "anthropic/claude-3-5-sonnet": [R429]})
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert _providers(result) == ["openai", "anthropic", "openai"]
+    assert len(h.sleeps) == 1  # one next-round backoff: the brief, jittered cool-down

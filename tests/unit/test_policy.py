@@ -30,7 +30,7 @@ EXPECTED = {
     OutcomeKind.CONNECTION_ERROR: (Action.RETRY_SAME, True),
     OutcomeKind.MALFORMED_RESPONSE: (Action.RETRY_SAME, True),
     OutcomeKind.TIMEOUT: (Action.FAILOVER, True),
-    OutcomeKind.RATE_LIMITED: (Action.FAILOVER, True),
+    OutcomeKind.RATE_LIMITED: (Action.FAILOVER, False),  # busy, not broken: cool-down only
     OutcomeKind.CONTEXT_LENGTH: (Action.FAILOVER_LARGER_CONTEXT, False),
     OutcomeKind.CONTENT_POLICY: (Action.STOP, False),
     OutcomeKind.CLIENT_ERROR: (Action.STOP, False),
