@@ -22,6 +22,7 @@ DEFAULT_SHORT_RETRY_AFTER_MAX_S: Final = 2.0
 # of 20, nor 20 failures in a row (the backstop), so it stays in service.
 DEFAULT_FAILURE_THRESHOLD: Final = 20
 DEFAULT_FAILURE_RATE_THRESHOLD: Final = 0.9
+DEFAULT_SLOW_CALL_RATE_THRESHOLD: Final = 0.8
 DEFAULT_OPEN_DURATION_S: Final = 30.0
 DEFAULT_HALF_OPEN_MAX_PROBES: Final = 1
 DEFAULT_BREAKER_WINDOW_SIZE: Final = 20
@@ -95,6 +96,9 @@ class BreakerPolicy:
     failure_rate_threshold: float | None = DEFAULT_FAILURE_RATE_THRESHOLD
     window_size: int = DEFAULT_BREAKER_WINDOW_SIZE
     min_calls_in_window: int = DEFAULT_MIN_CALLS_IN_WINDOW
+    # Open, like failures do, once this share of the window's calls were slow (slower than
+    # the provider's slow_call_duration_s; providers without one have no slow calls).
+    slow_call_rate_threshold: float = DEFAULT_SLOW_CALL_RATE_THRESHOLD
 
     def __post_init__(self) -> None:
         require(
@@ -120,6 +124,12 @@ class BreakerPolicy:
             "must be > 0 and <= 1 (or left out)",
         )
         require(self.window_size >= 1, "breaker.window_size", self.window_size, "must be >= 1")
+        require(
+            0 < self.slow_call_rate_threshold <= 1,
+            "breaker.slow_call_rate_threshold",
+            self.slow_call_rate_threshold,
+            "must be > 0 and <= 1",
+        )
         require(
             1 <= self.min_calls_in_window <= self.window_size,
             "breaker.min_calls_in_window",

@@ -108,6 +108,7 @@ class CircuitBreaker:
             "probes_in_flight": self._probes_in_flight if state is self._state else 0,
             "window_calls": self._window.calls,
             "window_failures": self._window.failures,
+            "window_slow_calls": self._window.slow_calls,
         }
 
     # -- writes ---------------------------------------------------------------------------
@@ -130,28 +131,39 @@ class CircuitBreaker:
         self._last_probe_at = now
         return True
 
-    def on_success(self) -> None:
+    def on_success(self, slow: bool = False) -> None:
+        """A healthy answer; ``slow`` when it took longer than the provider's slow-call limit
+        (a slow probe does not close a half-open breaker: it counts as a failure)."""
         state = self._advance()
         if state is BreakerState.HALF_OPEN:
-            self._close()
+            if slow:
+                self._open(BreakerState.OPEN)
+            else:
+                self._close()
         elif state is BreakerState.CLOSED:
             self.consecutive_failures = 0
-            self._window.record(False)
+            self._window.record(False, slow)
+            if slow:
+                self._trip_if_due()
         # OPEN: a late answer to a call admitted before the breaker opened; only probes heal.
 
-    def on_failure(self) -> None:
+    def on_failure(self, slow: bool = False) -> None:
         state = self._advance()
         if state is BreakerState.HALF_OPEN:
             self.consecutive_failures += 1
             self._open(BreakerState.OPEN)
         elif state is BreakerState.CLOSED:
             self.consecutive_failures += 1
-            self._window.record(True)
-            if should_trip(
-                self.consecutive_failures, self._window.calls, self._window.failures, self.policy
-            ):
-                self._open(BreakerState.OPEN)
+            self._window.record(True, slow)
+            self._trip_if_due()
         # OPEN: a late failure of a call admitted earlier; the cool-down already runs.
+
+    def _trip_if_due(self) -> None:
+        window = self._window
+        if should_trip(
+            self.consecutive_failures, window.calls, window.failures, self.policy, window.slow_calls
+        ):
+            self._open(BreakerState.OPEN)
 
     def on_neutral(self) -> None:
         """A client error or a cancelled attempt: frees a probe slot, changes nothing else."""

@@ -45,14 +45,15 @@ class BreakerRegistry:
         """Before an attempt: may it go out? (In HALF_OPEN, True holds a probe slot.)"""
         return self.get(deployment_key).before_call()
 
-    def record(self, deployment_key: str, kind: OutcomeKind) -> None:
-        """After an attempt (or a stream's end): the outcome, as the decision table reads it."""
+    def record(self, deployment_key: str, kind: OutcomeKind, slow: bool = False) -> None:
+        """After an attempt (or a stream's end): the outcome, as the decision table reads it;
+        ``slow`` when the call took longer than its provider's slow-call limit."""
         breaker = self.get(deployment_key)
         match DECISION_TABLE[kind].breaker:
             case BreakerEffect.HEAL:
-                breaker.on_success()
+                breaker.on_success(slow)
             case BreakerEffect.TRIP:
-                breaker.on_failure()
+                breaker.on_failure(slow)
             case BreakerEffect.NEUTRAL:
                 breaker.on_neutral()
 

@@ -132,9 +132,12 @@ def _breaker(table: Table, origins: Mapping[str, Override]) -> BreakerPolicy:
     rate = table.number("failure_rate_threshold", defaults.failure_rate_threshold or 1.0)
     window_size = table.integer("window_size", defaults.window_size)
     min_calls = table.integer("min_calls_in_window", defaults.min_calls_in_window)
+    slow_rate = table.number("slow_call_rate_threshold", defaults.slow_call_rate_threshold)
     table.finish()
     return policy(
-        lambda: BreakerPolicy(threshold, open_duration_s, probes, rate, window_size, min_calls),
+        lambda: BreakerPolicy(
+            threshold, open_duration_s, probes, rate, window_size, min_calls, slow_rate
+        ),
         "",
         origins,
     )
@@ -179,6 +182,9 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
         raise table.fail("wire_format", wire_format, f"must be one of {allowed}")
     base_url = _base_url(table)
     timeout_s = positive_number(table, "attempt_timeout_s", DEFAULT_ATTEMPT_TIMEOUT_S)
+    slow_s = table.optional_number("slow_call_duration_s")
+    if slow_s is not None and slow_s <= 0:
+        raise table.fail("slow_call_duration_s", slow_s, "must be > 0")
     key_env = table.optional_string("api_key_env")
     if key_env is not None and (not key_env or "=" in key_env or key_env != key_env.strip()):
         raise table.fail("api_key_env", key_env, "must be an environment variable name")
@@ -188,6 +194,7 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
         wire_format=wire_format,
         base_url=base_url,
         attempt_timeout_s=timeout_s,
+        slow_call_duration_s=slow_s,
         api_key_env=key_env,
         api_key=secret_from_env(environ, key_env, table.path) if key_env else None,
     )

@@ -37,6 +37,8 @@ class ProviderConfig:
     attempt_timeout_s: float
     api_key_env: str | None = None
     api_key: str | None = field(default=None, repr=False)  # resolved from api_key_env
+    # Calls slower than this count as slow for the breaker (None: none is slow).
+    slow_call_duration_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,12 @@ from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord, ChatRequest
 
 
+def is_slow(deployment: Deployment, outcome: Outcome) -> bool:
+    """Slower than the provider's ``slow_call_duration_s`` (never, when it sets none)."""
+    limit = deployment.provider.slow_call_duration_s
+    return limit is not None and outcome.latency_s > limit
+
+
 class Upstream(Protocol):
     """Makes one attempt; never raises but for cancellation."""
 
@@ -203,7 +209,8 @@ class _Run:
         outcome = result.outcome
         if not isinstance(result.answer, UpstreamStream):
             # A committed stream is judged by how it ends: the relay records it then.
-            self.engine.breakers.record(deployment.key, outcome.kind)
+            slow = is_slow(deployment, outcome)
+            self.engine.breakers.record(deployment.key, outcome.kind, slow)
         decision = decide(outcome, self.engine.retry)
         self._record(attempt_number, deployment, outcome, decision)
         self.engine.observer.on_attempt(deployment, outcome, decision)

@@ -147,6 +147,11 @@ class Metrics:
             "Requests that reached the engine, by public model, answering provider and outcome.",
             ["model", "provider", "outcome"],
         )
+        self.slow_calls = CounterFamily(
+            "orchestrator_slow_calls",
+            "Attempts slower than their provider's slow_call_duration_s, per deployment.",
+            ["deployment"],
+        )
         self.caller_requests = CounterFamily(
             "orchestrator_caller_requests",
             "Requests that reached the engine, by the name of the caller key they came with.",
@@ -232,6 +237,7 @@ class Metrics:
                     self.stream_malformed_events,
                     self.in_flight,
                     self.caller_requests,
+                    self.slow_calls,
                 )
             )
         )
@@ -257,6 +263,9 @@ class Metrics:
         series = self._series.get(deployment.key) or self._bind(deployment)
         series.attempts[outcome.kind].value += 1
         series.latency.observe(outcome.latency_s)
+        slow_s = deployment.provider.slow_call_duration_s
+        if slow_s is not None and outcome.latency_s > slow_s:
+            self.slow_calls.labels(deployment.key).value += 1
 
     def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:
         pair = self._retries_by_reason.get(reason)

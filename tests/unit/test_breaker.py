@@ -409,3 +409,27 @@ def test_the_default_rule_keeps_a_deployment_failing_half_its_calls_in_service(
         kind = OutcomeKind.SERVER_ERROR if failed else OutcomeKind.SUCCESS
         registry.record("openai/gpt-4", kind)
         assert registry.get("openai/gpt-4").state is CLOSED
+
+
+def test_slow_calls_open_the_breaker_like_failures_do(clock: FakeClock) -> None:
+    registry = BreakerRegistry(BreakerPolicy(slow_call_rate_threshold=0.8), clock)
+    for _ in range(10):  # min_calls_in_window: nothing is judged before then
+        registry.record("openai/gpt-4", OutcomeKind.SUCCESS, slow=True)
+    assert registry.get("openai/gpt-4").state is OPEN
+
+
+def test_a_few_slow_calls_among_fast_ones_keep_it_closed(clock: FakeClock) -> None:
+    registry = BreakerRegistry(BreakerPolicy(slow_call_rate_threshold=0.8), clock)
+    for index in range(200):
+        registry.record("openai/gpt-4", OutcomeKind.SUCCESS, slow=index % 2 == 0)
+    breaker = registry.get("openai/gpt-4")
+    assert breaker.state is CLOSED
+    assert breaker.snapshot()["window_slow_calls"] == 10
+
+
+def test_a_slow_probe_does_not_close_a_half_open_breaker(clock: FakeClock) -> None:
+    breaker = CircuitBreaker("openai/gpt-4", POLICY, clock)
+    open_then_cool_down(breaker, clock)
+    assert breaker.before_call()
+    breaker.on_success(slow=True)
+    assert breaker.state is OPEN

@@ -327,3 +327,16 @@ async def test_a_429_with_nowhere_else_to_go_waits_and_is_tried_again() -> None:
     assert isinstance(result, Success)
     assert _providers(result) == ["openai", "anthropic", "openai"]
     assert len(h.sleeps) == 1  # one next-round backoff: the brief, jittered cool-down
+
+
+async def test_slow_successes_count_as_slow_and_open_the_breaker() -> None:
+    base = _config(breaker=BreakerPolicy(min_calls_in_window=3, slow_call_rate_threshold=1.0))
+    slow_openai = dataclasses.replace(base.providers["openai"], slow_call_duration_s=0.005)
+    config = dataclasses.replace(base, providers={**base.providers, "openai": slow_openai})
+    h = Harness(config, {})  # every answer takes OK's 10 ms: slow for openai
+    for _ in range(3):
+        assert isinstance(await h.run(), Success)
+    assert h.breakers.get("openai/gpt-4").state is BreakerState.OPEN
+    result = await h.run()
+    assert isinstance(result, Success)
+    assert result.deployment.key == "anthropic/claude-3-5-sonnet"  # no slow limit there

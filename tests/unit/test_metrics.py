@@ -422,6 +422,7 @@ def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None
         "orchestrator_stream_malformed_events",
         "orchestrator_requests_in_flight",
         "orchestrator_caller_requests",
+        "orchestrator_slow_calls",
     ]
 
 
@@ -441,3 +442,15 @@ def test_the_registry_refuses_a_second_metric_with_a_taken_name() -> None:
     metrics = Metrics()
     with pytest.raises(ValueError, match="orchestrator_requests"):
         Counter("orchestrator_requests", "again", registry=metrics.registry)
+
+
+async def test_slow_calls_are_counted_per_deployment() -> None:
+    metrics = Metrics()
+    base = config()
+    slow = dataclasses.replace(base.providers["openai"], slow_call_duration_s=0.1)
+    harness = EngineHarness(
+        metrics, app_config=dataclasses.replace(base, providers={**base.providers, "openai": slow})
+    )
+    await harness.run()  # OK takes 0.25 s: slower than 0.1
+    assert sample(metrics, "orchestrator_slow_calls_total", deployment=OPENAI) == 1
+    assert sample(metrics, "orchestrator_slow_calls_total", deployment=ANTHROPIC) == 0
