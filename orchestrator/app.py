@@ -52,7 +52,7 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     )
     breakers = BreakerRegistry(config.breaker, runtime.clock, on_transition=telemetry.on_transition)
     telemetry.metrics.watch_breakers(breakers)
-    router = Router(config, breakers, runtime.clock)
+    router = Router(config, breakers, runtime.clock, runtime.random)
     app[REQUEST_IDS_KEY] = RequestIds()
     app[CONFIG_KEY] = config
     app[RUNTIME_KEY] = runtime

@@ -39,6 +39,7 @@ from orchestrator.policies import (
     StreamPolicy,
 )
 from orchestrator.providers.registry import wire_formats
+from orchestrator.routing.strategies import STRATEGIES
 
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_PORT: Final = 65_535
@@ -230,7 +231,12 @@ def _routes(
         if not model.strip():
             raise route.fail_here(model, "must be a non-empty public model name")
         deployments = _route_deployments(route, providers, first_seen)
-        routes[model] = RouteConfig(model, deployments, _stream_policy(route, "stream_", stream))
+        strategy = route.string("strategy", "priority")
+        if strategy not in STRATEGIES:
+            allowed = ", ".join(repr(name) for name in STRATEGIES)
+            raise route.fail("strategy", strategy, f"must be one of {allowed}")
+        stream_policy = _stream_policy(route, "stream_", stream)
+        routes[model] = RouteConfig(model, deployments, stream_policy, strategy)
         route.finish()
     if not routes:
         raise ConfigError('routes must map at least one public model name, e.g. [routes."gpt-4"]')
@@ -280,5 +286,6 @@ def _deployment(table: Table, providers: Mapping[str, ProviderConfig]) -> Deploy
         raise table.fail(
             "max_output_tokens", output, f"must be <= context_window_tokens ({context})"
         )
+    weight = positive_number(table, "weight", 1.0)
     table.finish()
-    return DeploymentConfig(provider, model, context, output)
+    return DeploymentConfig(provider, model, context, output, weight)

@@ -47,6 +47,7 @@ class DeploymentConfig:
     model: str
     context_window_tokens: int
     max_output_tokens: int
+    weight: float = 1.0  # its share of traffic under the "weighted" strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class RouteConfig:
     model: str  # the public model name callers send
     deployments: tuple[DeploymentConfig, ...]
     stream: StreamPolicy = field(default_factory=StreamPolicy)
+    # The order deployments are tried in: one of orchestrator.routing.strategies.STRATEGIES.
+    strategy: str = "priority"
 
 
 @dataclass(frozen=True, slots=True)

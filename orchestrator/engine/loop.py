@@ -20,7 +20,14 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from orchestrator.breaker import BreakerRegistry
-from orchestrator.decision import Action, Decision, Outcome, OutcomeKind, decide
+from orchestrator.decision import (
+    NOT_SERVED_BY_FAULT_OF_THE_REQUEST,
+    Action,
+    Decision,
+    Outcome,
+    OutcomeKind,
+    decide,
+)
 from orchestrator.decision import full_jitter_backoff_s as backoff_s
 from orchestrator.engine import failures
 from orchestrator.engine.journal import event, first_try_level, log, ms
@@ -32,7 +39,7 @@ from orchestrator.engine.results import (
     Success,
 )
 from orchestrator.policies import DeadlinePolicy, RetryPolicy
-from orchestrator.routing.router import Deployment, Router
+from orchestrator.routing.router import Deployment, RoutePlan, Router
 from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord, ChatRequest
 
@@ -58,6 +65,10 @@ class EngineObserver(Protocol):
 
     def on_failover(self, left: Deployment, to: Deployment) -> None: ...
 
+    def on_route(self, model: str, plan: RoutePlan) -> None:
+        """A route strategy (other than priority) chose the plan's order."""
+        ...
+
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None: ...
 
 
@@ -69,6 +80,9 @@ class NullObserver:
         pass
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
+        pass
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
@@ -135,6 +149,10 @@ class _Run:
         if not plan.deployments:
             now = self.engine.clock()
             return failures.unavailable(plan, self.request.model, now, self._elapsed_s())
+        if plan.strategy != "priority":
+            order = [d.key for d in plan.deployments]
+            event("route_order", None, strategy=plan.strategy, order=order, why=plan.why)
+            self.engine.observer.on_route(self.request.model, plan)
         deployments = plan.deployments
         round_index = 0
         while True:
@@ -200,13 +218,18 @@ class _Run:
             event(
                 "attempt", deployment, level, attempt=attempt_number, timeout_s=round(timeout_s, 3)
             )
+        health = self.engine.router.health
+        health.started(deployment.key)
         try:
             call = AttemptCall(deployment, self.request, self.request_id, attempt_number, timeout_s)
             result = await self.engine.upstream.attempt(call)
         except asyncio.CancelledError:
             self.engine.breakers.release(deployment.key)  # the caller left: judge nothing
+            health.ended(deployment.key, None, 0.0)
             raise
         outcome = result.outcome
+        served = None if outcome.kind in NOT_SERVED_BY_FAULT_OF_THE_REQUEST else outcome.ok
+        health.ended(deployment.key, served, outcome.latency_s)
         if not isinstance(result.answer, UpstreamStream):
             # A committed stream is judged by how it ends: the relay records it then.
             slow = is_slow(deployment, outcome)

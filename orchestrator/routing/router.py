@@ -9,6 +9,7 @@ few dictionary look-ups per deployment.
 
 from __future__ import annotations
 
+import random as random_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,6 +17,8 @@ from types import MappingProxyType
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
 from orchestrator.breaker.circuit import REFUSING
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
+from orchestrator.routing.health import HealthBoard
+from orchestrator.routing.strategies import STRATEGIES
 from shared.models import ChatRequest
 from shared.values import value
 
@@ -29,6 +32,7 @@ class Deployment:
     model: str  # the provider's own model name
     context_window_tokens: int
     max_output_tokens: int
+    weight: float = 1.0
 
 
 @value
@@ -39,6 +43,8 @@ class RoutePlan:
     skipped_open: tuple[tuple[Deployment, float], ...] = ()
     # (deployment, until) for each deployment kept out by exclude(), e.g. after a long 429.
     skipped_excluded: tuple[tuple[Deployment, float], ...] = ()
+    strategy: str = "priority"  # the route's strategy, and why it chose this order
+    why: str = "configured order"
 
 
 class Router:
@@ -50,13 +56,27 @@ class Router:
         "_excluded_until",
         "_output_limits",
         "_provider_names",
+        "_random",
         "_routes",
+        "_strategies",
+        "health",
     )
 
     def __init__(
-        self, config: AppConfig, breakers: BreakerRegistry, clock: Callable[[], float]
+        self,
+        config: AppConfig,
+        breakers: BreakerRegistry,
+        clock: Callable[[], float],
+        random: Callable[[], float] = random_module.random,
     ) -> None:
         self._clock = clock
+        self._random = random
+        self.health = HealthBoard()
+        self._strategies = {
+            model: STRATEGIES[route.strategy]
+            for model, route in config.routes.items()
+            if route.strategy != "priority"
+        }
         self._provider_names = frozenset(config.providers)
         deployments: dict[str, Deployment] = {}
         routes: dict[str, tuple[Deployment, ...]] = {}
@@ -99,7 +119,7 @@ class Router:
 
     def plan(self, request: ChatRequest) -> RoutePlan:
         """The deployments to try for ``request``, in order; see :class:`RoutePlan`."""
-        candidates = self._candidates(request)
+        candidates, strategy, why = self._ordered(request)
         if not candidates:
             return RoutePlan(())
         now = self._clock()
@@ -121,7 +141,21 @@ class Router:
                 skipped_open.append((deployment, _probe_time(breaker, now)))
                 continue
             allowed.append(deployment)
-        return RoutePlan(tuple(allowed), tuple(skipped_open), tuple(skipped_excluded))
+        return RoutePlan(
+            tuple(allowed), tuple(skipped_open), tuple(skipped_excluded), strategy, why
+        )
+
+    def _ordered(self, request: ChatRequest) -> tuple[tuple[Deployment, ...], str, str]:
+        """The candidates, in the order the route's strategy picks (a caller's
+        ``preferred_provider`` keeps its own order)."""
+        candidates = self._candidates(request)
+        strategy = self._strategies.get(request.model)
+        if strategy is None or request.preferred_provider is not None or len(candidates) < 2:
+            return candidates, "priority", "configured order"
+        primary = self._routes[request.model]
+        ordered, why = strategy(primary, self.health, self._random)
+        rest = tuple(d for d in candidates if d not in primary)
+        return ordered + rest, strategy.__name__, why
 
     def _candidates(self, request: ChatRequest) -> tuple[Deployment, ...]:
         orders = self._by_preference.get(request.model)
@@ -143,7 +177,12 @@ def _shared_deployment(
     existing = deployments.get(key)
     if existing is None:
         existing = Deployment(
-            key, provider, config.model, config.context_window_tokens, config.max_output_tokens
+            key,
+            provider,
+            config.model,
+            config.context_window_tokens,
+            config.max_output_tokens,
+            config.weight,
         )
         deployments[key] = existing
     return existing

@@ -23,7 +23,7 @@ from orchestrator.config import ObservabilityConfig
 from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Success
 from orchestrator.http.validation import ValidationError
-from orchestrator.routing.router import Deployment
+from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import StreamReport
 from orchestrator.telemetry.journeys import JourneyStore, Rejection
 from orchestrator.telemetry.logs import CALLER
@@ -82,6 +82,9 @@ class Telemetry:
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.metrics.on_failover(left, to)
         self.stats.on_failover(left, to)
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
+        self.metrics.on_route(model, plan)
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
         if isinstance(result, Success) and result.stream is not None:

@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.decision import Decision, Outcome, OutcomeKind
 from orchestrator.engine import EngineResult, Success
-from orchestrator.routing.router import Deployment
+from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import StreamEnd, StreamReport
 from orchestrator.telemetry.series import (
     CounterFamily,
@@ -147,6 +147,11 @@ class Metrics:
             "Requests that reached the engine, by public model, answering provider and outcome.",
             ["model", "provider", "outcome"],
         )
+        self.route_choices = CounterFamily(
+            "orchestrator_route_choices",
+            "Plans a route strategy ordered, by model, strategy and the deployment put first.",
+            ["model", "strategy", "first"],
+        )
         self.slow_calls = CounterFamily(
             "orchestrator_slow_calls",
             "Attempts slower than their provider's slow_call_duration_s, per deployment.",
@@ -238,6 +243,7 @@ class Metrics:
                     self.in_flight,
                     self.caller_requests,
                     self.slow_calls,
+                    self.route_choices,
                 )
             )
         )
@@ -278,6 +284,10 @@ class Metrics:
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.failovers.labels(left.key, to.key).value += 1
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
+        first = plan.deployments[0].key if plan.deployments else NO_PROVIDER
+        self.route_choices.labels(model, plan.strategy, first).value += 1
 
     def on_result(
         self,

@@ -21,7 +21,7 @@ from orchestrator.decision import (
     OutcomeKind,
 )
 from orchestrator.engine import EngineResult, Success
-from orchestrator.routing.router import Deployment
+from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import PROVIDER_FAILURES, StreamEnd
 from shared.models import ChatRequest
 
@@ -123,6 +123,9 @@ class Stats:
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.failovers += 1
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
+        pass  # the route choices are counted by the metrics
 
     def on_result(
         self,

@@ -12,7 +12,7 @@ from orchestrator.config import AppConfig, BreakerPolicy, DeadlinePolicy
 from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.engine import Engine, Failure, Success
 from orchestrator.policies import BackoffPolicy, RetryPolicy
-from orchestrator.routing.router import Deployment, Router
+from orchestrator.routing.router import Deployment, RoutePlan, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
 from tests.unit.observer_support import ATTEMPT_TIMEOUT_S, ScriptedUpstream, config
@@ -244,6 +244,9 @@ class RecordingObserver:
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.events.append(("failover", left.key, to.key))
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
+        pass
 
     def on_result(self, request: ChatRequest, request_id: str, result: object) -> None:
         self.events.append(("result", request_id, type(result).__name__))

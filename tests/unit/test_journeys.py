@@ -6,7 +6,7 @@ import pytest
 
 from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Failure
-from orchestrator.routing.router import Deployment
+from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.telemetry.journeys import Journey, JourneyStore, Rejection
 from shared.models import ChatRequest
 from tests.unit.observer_support import ANTHROPIC, E500, OK, OPENAI, R429, EngineHarness
@@ -116,6 +116,9 @@ class _Recorder:
         pass
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
+        pass
+
+    def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
     def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:

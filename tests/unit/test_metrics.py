@@ -423,6 +423,7 @@ def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None
         "orchestrator_requests_in_flight",
         "orchestrator_caller_requests",
         "orchestrator_slow_calls",
+        "orchestrator_route_choices",
     ]
 
 

@@ -1,0 +1,61 @@
+"""Routing by health against real processes: traffic moves to the faster provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+
+from tests.integration.observability_support import orchestrator, post_json, scrape
+from tests.scenarios.target import chat_body
+from tests.support.services import RunningService
+
+LEAST_LATENCY_ROUTE = """
+[routes."gpt-4"]
+strategy = "least_latency"
+
+[[routes."gpt-4".deployments]]
+provider = "openai"
+model = "gpt-4"
+context_window_tokens = 8192
+max_output_tokens = 4096
+
+[[routes."gpt-4".deployments]]
+provider = "anthropic"
+model = "claude-3-5-sonnet-20241022"
+context_window_tokens = 200000
+max_output_tokens = 8192
+"""
+
+
+async def test_least_latency_moves_traffic_to_the_faster_provider(
+    mock_service: RunningService, tmp_path: Path
+) -> None:
+    config = tmp_path / "route.toml"
+    config.write_text(LEAST_LATENCY_ROUTE, encoding="utf-8")
+    slow_openai = {"provider": "openai", "faults": {"delay": 1.0}, "response_delay_seconds": 0.15}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{mock_service.base_url}/config/reset") as reset:
+            assert reset.status == 200
+        async with http.post(f"{mock_service.base_url}/config/failures", json=slow_openai) as set_:
+            assert set_.status == 200
+        with orchestrator(mock_service, ORCH_CONFIG=str(config)) as service:
+            url = f"{service.base_url}/v1/chat/completions"
+            served = []
+            for _ in range(24):
+                status, body, _ = await post_json(http, url, chat_body())
+                assert status == 200, body
+                served.append(body["provider"])
+            metrics = await scrape(http, service.base_url)
+        async with http.post(f"{mock_service.base_url}/config/reset"):
+            pass
+    # Both get measured first (an unmeasured deployment goes first), then the fast one wins.
+    assert set(served[:4]) == {"openai", "anthropic"}
+    assert served[-20:].count("anthropic") >= 19
+    first_anthropic = metrics.value(
+        "orchestrator_route_choices_total",
+        model="gpt-4",
+        strategy="least_latency",
+        first="anthropic/claude-3-5-sonnet-20241022",
+    )
+    assert first_anthropic >= 19
