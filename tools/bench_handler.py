@@ -1,8 +1,9 @@
 """``python -m tools.bench_handler``: CPU per chat request through the real app in one
 process, with the network seam swapped for a canned answer.
 
-It times the orchestrator's own path (middlewares, validation, engine, attempt, rendering)
-plus aiohttp's client and server, with no mock and no second core, so two commits can be
+It times the orchestrator's own path (middlewares, validation, engine, attempt, rendering,
+the JSON access line, on uvloop) plus aiohttp's client and server, with no mock and no
+second core, so two commits can be
 compared on a VM whose speed drifts between runs of ``make bench``: run it on each, a few
 times, interleaved, and compare the best figures.
 """
@@ -10,7 +11,8 @@ times, interleaved, and compare the best figures.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -23,8 +25,12 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from orchestrator.app import create_app
 from orchestrator.config import load_config
+from orchestrator.http.context import AccessLine
 from orchestrator.http.keys import TRANSPORT_KEY
+from orchestrator.telemetry.logs import ACCESS_LOGGER, RequestIdFilter
 from orchestrator.transport.base import UpstreamAnswer, UpstreamRequest
+from shared.eventloop import new_event_loop
+from shared.jsonlog import configure_json_logging
 
 ANSWER: Final = orjson.dumps(
     {
@@ -67,7 +73,10 @@ class CannedTransport:
 async def cpu_per_request_us(requests: int, rounds: int) -> float:
     app: web.Application = create_app(load_config(None, {}))
     app[TRANSPORT_KEY] = CannedTransport()
-    client = TestClient(TestServer(app))
+    server = TestServer(
+        app, access_log=logging.getLogger(ACCESS_LOGGER), access_log_class=AccessLine
+    )
+    client = TestClient(server)
     await client.start_server()
     try:
         for _ in range(300):  # warm-up
@@ -90,7 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    best = asyncio.run(cpu_per_request_us(args.requests, args.rounds))
+    # As `python -m orchestrator` serves: JSON access lines, here to the null device.
+    configure_json_logging(
+        "INFO",
+        "%(levelname)s %(name)s %(message)s %(request_id)s",
+        stream=open(os.devnull, "w", encoding="utf-8"),  # noqa: SIM115
+        filters=(RequestIdFilter(),),
+    )
+    loop = new_event_loop()  # uvloop where there is one, as the services use
+    try:
+        best = loop.run_until_complete(cpu_per_request_us(args.requests, args.rounds))
+    finally:
+        loop.close()
     print(f"{best:.1f} us of CPU per chat request (client and server), best of {args.rounds}")
     return 0
 
