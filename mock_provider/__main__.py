@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import Final
 
 from mock_provider.app import create_app
-from mock_provider.config import config_from_args, package_version
+from mock_provider.config import config_from_args
 from mock_provider.logs import configure_logging
 from mock_provider.state import SEED_BITS
 from shared.serving import serve
+from shared.version import package_version
 
 SHUTDOWN_TIMEOUT_S: Final = 1.0
 """Hung "timeout" faults must not hold a stop for long."""

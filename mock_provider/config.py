@@ -7,8 +7,9 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Final
+
+from shared.version import package_version
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8001
@@ -43,13 +44,6 @@ class MockConfig:
             raise ValueError(f"unknown log level {self.log_level!r}")
         if self.log_capacity < 1:
             raise ValueError(f"log_capacity must be at least 1, got {self.log_capacity}")
-
-
-def package_version() -> str:
-    try:
-        return version("llm-reliability-orchestrator")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:

@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 from aiohttp import web
@@ -18,17 +17,10 @@ from orchestrator.config import AppConfig, ConfigError, load_config
 from orchestrator.config.sources import CONFIG_PATH_ENV, MOCK_BASE_URL_ENV
 from orchestrator.telemetry.logs import ACCESS_LOGGER, configure_logging
 from shared.serving import serve
+from shared.version import package_version
 
-DISTRIBUTION: Final = "llm-reliability-orchestrator"
 SHUTDOWN_TIMEOUT_S: Final = 30.0
 log: Final = logging.getLogger("orchestrator")
-
-
-def package_version() -> str:
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -44,12 +44,6 @@ from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord, ChatRequest
 
 
-def is_slow(deployment: Deployment, outcome: Outcome) -> bool:
-    """Slower than the provider's ``slow_call_duration_s`` (never, when it sets none)."""
-    limit = deployment.provider.slow_call_duration_s
-    return limit is not None and outcome.latency_s > limit
-
-
 class Upstream(Protocol):
     """Makes one attempt; never raises but for cancellation."""
 
@@ -142,7 +136,6 @@ class _Run:
         self.out_for_request: set[str] = set()
         self.waited_before_next_s = 0.0
         self.last: tuple[Outcome, Deployment] | None = None
-        self.revised_attempt = 0  # the attempt whose logged decision _revise_last changed
 
     async def execute(self) -> EngineResult:
         plan = self.engine.router.plan(self.request)
@@ -191,11 +184,9 @@ class _Run:
             if self._spent_on(deployment) or not self._admissible(deployment):
                 # Its breaker just opened (or it had its share): no wait for a skip.
                 self.out_for_request.add(deployment.key)
-                self._revise_last(Action.FAILOVER)
                 return None
             wait_s = self._retry_wait_s(outcome, decision, deployment)
             if self.engine.clock() + wait_s >= self.deadline_at:
-                self._revise_last(Action.FAILOVER)
                 return None  # no time to wait here: let another deployment have a go
             if not await self._waited(wait_s, "retry_same", deployment):
                 return self._deadline_exceeded()
@@ -232,7 +223,7 @@ class _Run:
         health.ended(deployment.key, served, outcome.latency_s)
         if not isinstance(result.answer, UpstreamStream):
             # A committed stream is judged by how it ends: the relay records it then.
-            slow = is_slow(deployment, outcome)
+            slow = deployment.is_slow(outcome.latency_s)
             self.engine.breakers.record(deployment.key, outcome.kind, slow)
         decision = decide(outcome, self.engine.retry)
         self._record(attempt_number, deployment, outcome, decision)
@@ -299,15 +290,10 @@ class _Run:
         return True
 
     def _revise_last(self, action: Action) -> None:
-        """The attempt log says what was done: a retry that did not happen is not a retry
-        (and a failover to nothing, at the end, is a stop)."""
+        """The attempt log says what was done: a retry that did not happen is not a retry."""
         last = self.attempts[-1]
-        revisable = last.decision == Action.RETRY_SAME or (
-            action is Action.STOP and self.revised_attempt == len(self.attempts)
-        )
-        if revisable:
+        if last.decision == Action.RETRY_SAME:
             self.attempts[-1] = dataclasses.replace(last, decision=str(action))
-            self.revised_attempt = len(self.attempts)
 
     def _spent_on(self, deployment: Deployment) -> bool:
         limit = self.engine.retry.max_attempts_per_deployment
@@ -319,6 +305,8 @@ class _Run:
     def _record(
         self, attempt_number: int, deployment: Deployment, outcome: Outcome, decision: Decision
     ) -> None:
+        if self.last is not None and self.last[1] is not deployment:
+            self._revise_last(Action.FAILOVER)  # it moved on instead of retrying
         self.attempts.append(
             AttemptRecord(
                 attempt=attempt_number,

@@ -34,6 +34,11 @@ class Deployment:
     max_output_tokens: int
     weight: float = 1.0
 
+    def is_slow(self, latency_s: float) -> bool:
+        """Slower than its provider's ``slow_call_duration_s`` (never, when it sets none)."""
+        limit = self.provider.slow_call_duration_s
+        return limit is not None and latency_s > limit
+
 
 @value
 class RoutePlan:

@@ -269,8 +269,7 @@ class Metrics:
         series = self._series.get(deployment.key) or self._bind(deployment)
         series.attempts[outcome.kind].value += 1
         series.latency.observe(outcome.latency_s)
-        slow_s = deployment.provider.slow_call_duration_s
-        if slow_s is not None and outcome.latency_s > slow_s:
+        if deployment.is_slow(outcome.latency_s):
             self.slow_calls.labels(deployment.key).value += 1
 
     def on_wait(self, deployment: Deployment | None, wait_s: float, reason: str) -> None:

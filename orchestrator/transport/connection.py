@@ -256,11 +256,9 @@ class Connection(asyncio.Protocol):
 
     def _cut_error_body(self) -> None:
         """An error answer is worth its first bytes only: keep those, drop the connection."""
-        kept = b"".join(self._chunks)[:MAX_ERROR_BODY_BYTES]
-        head = Head(self._status, tuple(self._headers), kept, None)
-        if self._encoding not in (None, b"identity"):
-            head = Head(self._status, tuple(self._headers), b"", None)  # undecodable, cut
-        self._resolve(head)
+        coded = self._encoding not in (None, b"identity")  # a cut coded body cannot be decoded
+        kept = b"" if coded else b"".join(self._chunks)[:MAX_ERROR_BODY_BYTES]
+        self._resolve(Head(self._status, tuple(self._headers), kept, None))
         self.abort()
 
     def _resolve(self, head: Head) -> None:
