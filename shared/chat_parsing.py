@@ -12,6 +12,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, fields
 from typing import Any, Final
 
+from shared.field_checks import invalid_type, missing, type_name
+from shared.tool_parsing import (
+    check_image_part,
+    check_tool_calls,
+    check_tool_result,
+    check_top_logprobs,
+    parse_flag,
+    parse_n,
+    parse_response_format,
+    parse_tool_choice,
+    parse_tools,
+)
 from shared.models import (
     OPENAI_ROLES,
     TEMPERATURE_RANGE,
@@ -37,6 +49,12 @@ _KNOWN_REQUEST_FIELDS: Final = frozenset(
         "stop",
         "preferred_provider",
         "fallbacks",
+        "n",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "logprobs",
     }
 )
 _KNOWN_MESSAGE_FIELDS: Final = frozenset({"role", "content", "name"})
@@ -90,44 +108,11 @@ def _default_request(
     return request
 
 
-def _type_name(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "boolean"
-        case int():
-            return "integer"
-        case float():
-            return "number"
-        case str():
-            return "string"
-        case list():
-            return "array"
-        case dict():
-            return "object"
-    return type(value).__name__
-
-
-def _invalid_type(param: str, value: object, expected: str) -> FieldError:
-    return FieldError(
-        param,
-        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
-        "invalid_type",
-    )
-
-
-def _missing(param: str) -> FieldError:
-    return FieldError(
-        param, f"Missing required parameter: '{param}'.", "missing_required_parameter"
-    )
-
-
 def require_object(body: object) -> Mapping[str, Any]:
     if not isinstance(body, dict):
         raise FieldError(
             None,
-            f"The request body must be a JSON object, but got {_type_name(body)}.",
+            f"The request body must be a JSON object, but got {type_name(body)}.",
             "invalid_type",
         )
     return body
@@ -140,7 +125,7 @@ def _optional_number(
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _invalid_type(name, value, "a decimal")
+        raise invalid_type(name, value, "a decimal")
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         low, high = bounds
         raise FieldError(
@@ -156,7 +141,7 @@ def _optional_positive_int(body: Mapping[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid_type(name, value, "an integer")
+        raise invalid_type(name, value, "an integer")
     if value < 1:
         raise FieldError(name, f"Invalid '{name}': {shown(value)}; it must be at least 1.")
     return value
@@ -166,46 +151,51 @@ def _parse_content(raw: object, param: str, role: str) -> str | list[dict[str, A
     if raw is None:
         if role in ("assistant", "function"):
             return None  # an assistant turn that only called tools has no content
-        raise _missing(param)
+        raise missing(param)
     if isinstance(raw, str):
         return raw
     if isinstance(raw, list):
         for index, part in enumerate(raw):
             part_param = f"{param}[{index}]"
             if not isinstance(part, dict):
-                raise _invalid_type(part_param, part, "an object")
+                raise invalid_type(part_param, part, "an object")
             part_type = part.get("type")
             if not isinstance(part_type, str):
                 raise (
-                    _missing(f"{part_param}.type")
+                    missing(f"{part_param}.type")
                     if part_type is None
-                    else _invalid_type(f"{part_param}.type", part_type, "a string")
+                    else invalid_type(f"{part_param}.type", part_type, "a string")
                 )
             if part_type == "text" and not isinstance(part.get("text"), str):
-                raise _invalid_type(f"{part_param}.text", part.get("text"), "a string")
+                raise invalid_type(f"{part_param}.text", part.get("text"), "a string")
+            if part_type == "image_url":
+                check_image_part(part, part_param)
         return list(raw)
-    raise _invalid_type(param, raw, "a string or an array of content parts")
+    raise invalid_type(param, raw, "a string or an array of content parts")
 
 
-def parse_message(raw: object, index: int) -> ChatMessage:
+def parse_message(raw: object, index: int, open_calls: set[str] | None = None) -> ChatMessage:
+    """One message; ``open_calls`` (the tool-call ids of the assistant messages before it)
+    is extended with this message's calls, and a tool message must answer one of them
+    (None: a message on its own, with no conversation to check against)."""
     if isinstance(raw, dict) and len(raw) == 2:
         role = raw.get("role")
         content = raw.get("content")
         # Nearly every message is just a known role and a text: nothing more to check.
         if isinstance(content, str) and isinstance(role, str) and role in OPENAI_ROLES:
             return _text_message(role, content)
-    return _parse_any_message(raw, index)
+    return _parse_any_message(raw, index, open_calls)
 
 
-def _parse_any_message(raw: object, index: int) -> ChatMessage:
+def _parse_any_message(raw: object, index: int, open_calls: set[str] | None) -> ChatMessage:
     param = f"messages[{index}]"
     if not isinstance(raw, dict):
-        raise _invalid_type(param, raw, "an object")
+        raise invalid_type(param, raw, "an object")
     role = raw.get("role")
     if role is None:
-        raise _missing(f"{param}.role")
+        raise missing(f"{param}.role")
     if not isinstance(role, str):
-        raise _invalid_type(f"{param}.role", role, "a string")
+        raise invalid_type(f"{param}.role", role, "a string")
     if role not in OPENAI_ROLES:
         allowed = "', '".join(sorted(OPENAI_ROLES))
         raise FieldError(
@@ -213,11 +203,17 @@ def _parse_any_message(raw: object, index: int) -> ChatMessage:
             f"Invalid value: '{shown(role)}'. Supported values are: '{allowed}'.",
         )
     if "content" not in raw and role not in ("assistant", "function"):
-        raise _missing(f"{param}.content")
+        raise missing(f"{param}.content")
     content = _parse_content(raw.get("content"), f"{param}.content", role)
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
-        raise _invalid_type(f"{param}.name", name, "a string")
+        raise invalid_type(f"{param}.name", name, "a string")
+    if role == "assistant" and raw.get("tool_calls") is not None:
+        calls = check_tool_calls(raw["tool_calls"], f"{param}.tool_calls")
+        if open_calls is not None:
+            open_calls.update(calls)
+    elif role == "tool" and open_calls is not None:
+        check_tool_result(raw, param, open_calls)
     extra = {k: v for k, v in raw.items() if k not in _KNOWN_MESSAGE_FIELDS}
     return ChatMessage(role=role, content=content, name=name, extra=extra)
 
@@ -226,9 +222,9 @@ def _parse_messages(body: Mapping[str, Any]) -> tuple[tuple[ChatMessage, ...], i
     """The messages and their estimated prompt tokens, counted while each text is at hand."""
     raw = body.get("messages")
     if raw is None:
-        raise _missing("messages")
+        raise missing("messages")
     if not isinstance(raw, list):
-        raise _invalid_type("messages", raw, "an array")
+        raise invalid_type("messages", raw, "an array")
     if not raw:
         raise FieldError(
             "messages",
@@ -237,8 +233,9 @@ def _parse_messages(body: Mapping[str, Any]) -> tuple[tuple[ChatMessage, ...], i
         )
     messages: list[ChatMessage] = []
     tokens = 0
+    open_calls: set[str] = set()
     for index, item in enumerate(raw):
-        message = parse_message(item, index)
+        message = parse_message(item, index, open_calls)
         messages.append(message)
         tokens += estimate_tokens(message.text)
     return tuple(messages), tokens
@@ -252,7 +249,7 @@ def _parse_stop(body: Mapping[str, Any]) -> tuple[str, ...]:
         return (raw,)
     if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
         return tuple(raw)
-    raise _invalid_type("stop", raw, "a string or an array of strings")
+    raise invalid_type("stop", raw, "a string or an array of strings")
 
 
 def _parse_stream_options(body: Mapping[str, Any]) -> StreamOptions | None:
@@ -260,10 +257,10 @@ def _parse_stream_options(body: Mapping[str, Any]) -> StreamOptions | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise _invalid_type("stream_options", raw, "an object")
+        raise invalid_type("stream_options", raw, "an object")
     include = raw.get("include_usage", False)
     if not isinstance(include, bool):
-        raise _invalid_type("stream_options.include_usage", include, "a boolean")
+        raise invalid_type("stream_options.include_usage", include, "a boolean")
     return StreamOptions(include_usage=include)
 
 
@@ -272,10 +269,10 @@ def _parse_fallbacks(body: Mapping[str, Any]) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _invalid_type("fallbacks", raw, "an array of model names")
+        raise invalid_type("fallbacks", raw, "an array of model names")
     for index, item in enumerate(raw):
         if not isinstance(item, str) or not item:
-            raise _invalid_type(f"fallbacks[{index}]", item, "a non-empty string")
+            raise invalid_type(f"fallbacks[{index}]", item, "a non-empty string")
     return tuple(raw)
 
 
@@ -284,9 +281,9 @@ def parse_chat_request(body: object) -> ChatRequest:
     obj = require_object(body)
     model = obj.get("model")
     if model is None:
-        raise _missing("model")
+        raise missing("model")
     if not isinstance(model, str):
-        raise _invalid_type("model", model, "a string")
+        raise invalid_type("model", model, "a string")
     if not model:
         raise FieldError("model", "Invalid 'model': empty string.", "invalid_value")
     messages, prompt_tokens = _parse_messages(obj)
@@ -304,13 +301,16 @@ def _with_options(
     if stream is None:
         stream = False
     if not isinstance(stream, bool):
-        raise _invalid_type("stream", stream, "a boolean")
+        raise invalid_type("stream", stream, "a boolean")
     preferred = obj.get("preferred_provider")
     if preferred is not None and not isinstance(preferred, str):
-        raise _invalid_type("preferred_provider", preferred, "a string")
+        raise invalid_type("preferred_provider", preferred, "a string")
     max_tokens = _optional_positive_int(obj, "max_tokens")
     if max_tokens is None:
         max_tokens = _optional_positive_int(obj, "max_completion_tokens")
+    tools = parse_tools(obj)
+    logprobs = parse_flag(obj, "logprobs") or False
+    check_top_logprobs(obj, logprobs)
     return ChatRequest(
         model=model,
         messages=messages,
@@ -322,5 +322,11 @@ def _with_options(
         stop=_parse_stop(obj),
         preferred_provider=preferred,
         fallbacks=_parse_fallbacks(obj),
+        n=parse_n(obj),
+        tools=tools,
+        tool_choice=parse_tool_choice(obj, tools),
+        parallel_tool_calls=parse_flag(obj, "parallel_tool_calls"),
+        response_format=parse_response_format(obj),
+        logprobs=logprobs,
         extra={k: v for k, v in obj.items() if k not in _KNOWN_REQUEST_FIELDS},
     )

@@ -83,6 +83,13 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     preferred_provider: str | None = None
     fallbacks: tuple[str, ...] = ()
+    # Agents and structured output (shared.tool_parsing): kept as the caller sent them.
+    n: int = 1
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: str | Mapping[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: Mapping[str, Any] | None = None
+    logprobs: bool = False
     # Unknown fields are tolerated and kept, so OpenAI-format upstreams still see them.
     extra: Mapping[str, Any] = field(default_factory=dict)
     # Validation and routing both ask for the estimate of every request, so it is worked out

@@ -28,6 +28,7 @@ from orchestrator.config.table import (
     policy,
     positive_number,
 )
+from orchestrator.capabilities import Capability, resolve
 from orchestrator.policies import (
     DEFAULT_REQUEST_DEADLINE_S,
     STREAM_MODES,
@@ -186,6 +187,7 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
     slow_s = table.optional_number("slow_call_duration_s")
     if slow_s is not None and slow_s <= 0:
         raise table.fail("slow_call_duration_s", slow_s, "must be > 0")
+    capabilities = _capabilities(table)
     key_env = table.optional_string("api_key_env")
     if key_env is not None and (not key_env or "=" in key_env or key_env != key_env.strip()):
         raise table.fail("api_key_env", key_env, "must be an environment variable name")
@@ -196,6 +198,7 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
         base_url=base_url,
         attempt_timeout_s=timeout_s,
         slow_call_duration_s=slow_s,
+        capability_overrides=capabilities,
         api_key_env=key_env,
         api_key=secret_from_env(environ, key_env, table.path) if key_env else None,
     )
@@ -287,5 +290,23 @@ def _deployment(table: Table, providers: Mapping[str, ProviderConfig]) -> Deploy
             "max_output_tokens", output, f"must be <= context_window_tokens ({context})"
         )
     weight = positive_number(table, "weight", 1.0)
+    own = _capabilities(table)
     table.finish()
-    return DeploymentConfig(provider, model, context, output, weight)
+    base = providers[provider]
+    # Without its own table the router applies the provider's defaults.
+    capabilities = resolve(base.wire_format, base.capability_overrides, own) if own else None
+    return DeploymentConfig(provider, model, context, output, weight, capabilities)
+
+
+def _capabilities(table: Table) -> tuple[tuple[str, bool], ...]:
+    """A ``capabilities = { n = false, prefill = true }`` table, every key a capability."""
+    section = table.table("capabilities")
+    known = {c.value for c in Capability}
+    overrides = []
+    for name in list(section.keys()):
+        if name not in known:
+            allowed = ", ".join(sorted(known))
+            raise section.fail(name, name, f"is not a capability (known: {allowed})")
+        overrides.append((name, section.boolean(name)))
+    section.finish()
+    return tuple(overrides)

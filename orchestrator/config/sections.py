@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from orchestrator.capabilities import Capability
 from orchestrator.policies import (
     BreakerPolicy,
     DeadlinePolicy,
@@ -39,6 +40,8 @@ class ProviderConfig:
     api_key: str | None = field(default=None, repr=False)  # resolved from api_key_env
     # Calls slower than this count as slow for the breaker (None: none is slow).
     slow_call_duration_s: float | None = None
+    # Its ``capabilities`` table: changes to its wire format's defaults, for every deployment.
+    capability_overrides: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ class DeploymentConfig:
     context_window_tokens: int
     max_output_tokens: int
     weight: float = 1.0  # its share of traffic under the "weighted" strategy
+    # What it can honour (orchestrator.capabilities): the wire format's defaults, then the
+    # provider's capabilities table, then its own (None: the defaults and the provider's).
+    capabilities: frozenset[Capability] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,9 @@ class Table:
             raise self.fail(key, value, "must be a table")
         return Table(value, key_path(self.path, key), self._origins)
 
+    def keys(self) -> Iterator[str]:
+        return iter(self._raw)
+
     def tables(self) -> Iterator[tuple[str, Table]]:
         """Every entry, each of which must be a table (providers by name, routes by model)."""
         for key, value in self._raw.items():

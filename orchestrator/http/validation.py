@@ -19,6 +19,7 @@ from typing import Any, Final, Protocol
 
 import orjson
 
+from orchestrator.capabilities import Need
 from orchestrator.http.nesting import MAX_NESTING_DEPTH, too_deep
 from orchestrator.policies import STREAM_MODE_FIELD, STREAM_MODES
 from shared.chat_parsing import parse_chat_request
@@ -42,6 +43,8 @@ class RouteLimits(Protocol):
     def context_limit(self, model: str) -> int: ...
 
     def provider_names(self) -> frozenset[str]: ...
+
+    def unable(self, request: ChatRequest) -> Need | None: ...
 
 
 @dataclass
@@ -76,6 +79,7 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
     if request.extra:
         _check_stream_mode(request.extra)
     _check_nesting(request)
+    _check_capabilities(request, router)
     if request.max_tokens is not None:
         _check_max_tokens(request.max_tokens, request, router)
     _check_context_length(request, router)
@@ -84,6 +88,13 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
 
 def _check_nesting(request: ChatRequest) -> None:
     roots: list[tuple[str, Any]] = list(request.extra.items()) if request.extra else []
+    # The known fields whose values are schemas or free-form objects nest as deep as callers like.
+    if request.tools:
+        roots.append(("tools", list(request.tools)))
+    if request.tool_choice.__class__ is dict:
+        roots.append(("tool_choice", request.tool_choice))
+    if request.response_format is not None:
+        roots.append(("response_format", request.response_format))
     for index, message in enumerate(request.messages):
         if message.extra:
             roots.extend((f"messages[{index}].{k}", v) for k, v in message.extra.items())
@@ -98,6 +109,20 @@ def _check_nesting(request: ChatRequest) -> None:
             f"Invalid '{shown(path)}': values may nest at most {MAX_NESTING_DEPTH} levels deep.",
             path,
             "nesting_too_deep",
+        )
+
+
+def _check_capabilities(request: ChatRequest, router: RouteLimits) -> None:
+    """Never a silent downgrade: a request no deployment can honour is the caller's to change."""
+    lacking = router.unable(request)
+    if lacking is not None:
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"Invalid '{lacking.param}': {lacking.why} is not supported by any deployment "
+            f"serving '{shown(request.model)}' (none declares the '{lacking.capability}' "
+            "capability).",
+            lacking.param,
+            "unsupported_parameter",
         )
 
 

@@ -91,6 +91,7 @@ def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
         body["max_tokens"] = min(request.max_tokens, deployment.max_output_tokens)
     if request.stop:
         body["stop"] = list(request.stop)
+    _agent_fields(request, body)
     if request.stream:
         body["stream"] = True
         # Always asked for, so the journey and metrics know the usage of every stream; the
@@ -99,6 +100,22 @@ def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
     elif request.stream_options is not None:
         body["stream_options"] = {"include_usage": request.stream_options.include_usage}
     return body
+
+
+def _agent_fields(request: ChatRequest, body: dict[str, Any]) -> None:
+    """The tool and structured-output fields, as the caller sent them."""
+    if request.n != 1:
+        body["n"] = request.n
+    if request.tools:
+        body["tools"] = request.tools
+    if request.tool_choice is not None:
+        body["tool_choice"] = request.tool_choice
+    if request.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.response_format is not None:
+        body["response_format"] = request.response_format
+    if request.logprobs:
+        body["logprobs"] = True
 
 
 def message_json(message: ChatMessage) -> dict[str, Any]:

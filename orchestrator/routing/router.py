@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
+from orchestrator.capabilities import Capability, Need, missing, needs, resolve
 from orchestrator.breaker.circuit import REFUSING
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
 from orchestrator.routing.health import HealthBoard
@@ -33,6 +34,7 @@ class Deployment:
     context_window_tokens: int
     max_output_tokens: int
     weight: float = 1.0
+    capabilities: frozenset[Capability] = frozenset(Capability)
 
     def is_slow(self, latency_s: float) -> bool:
         """Slower than its provider's ``slow_call_duration_s`` (never, when it sets none)."""
@@ -48,6 +50,8 @@ class RoutePlan:
     skipped_open: tuple[tuple[Deployment, float], ...] = ()
     # (deployment, until) for each deployment kept out by exclude(), e.g. after a long 429.
     skipped_excluded: tuple[tuple[Deployment, float], ...] = ()
+    # (deployment, what it cannot honour) for each deployment the request's needs rule out.
+    skipped_unable: tuple[tuple[Deployment, Need], ...] = ()
     strategy: str = "priority"  # the route's strategy, and why it chose this order
     why: str = "configured order"
 
@@ -129,12 +133,19 @@ class Router:
             return RoutePlan(())
         now = self._clock()
         prompt_tokens = request.estimated_prompt_tokens()
+        wanted = needs(request)
         allowed: list[Deployment] = []
         skipped_open: list[tuple[Deployment, float]] = []
         skipped_excluded: list[tuple[Deployment, float]] = []
+        skipped_unable: list[tuple[Deployment, Need]] = []
         for deployment in candidates:
             if deployment.context_window_tokens < prompt_tokens:
                 continue  # it could only fail with a context-length error
+            if wanted:
+                lacking = missing(deployment.capabilities, wanted)
+                if lacking is not None:
+                    skipped_unable.append((deployment, lacking))
+                    continue
             until = self._excluded_until.get(deployment.key)
             if until is not None:
                 if now < until:
@@ -147,8 +158,26 @@ class Router:
                 continue
             allowed.append(deployment)
         return RoutePlan(
-            tuple(allowed), tuple(skipped_open), tuple(skipped_excluded), strategy, why
+            tuple(allowed),
+            tuple(skipped_open),
+            tuple(skipped_excluded),
+            tuple(skipped_unable),
+            strategy,
+            why,
         )
+
+    def unable(self, request: ChatRequest) -> Need | None:
+        """A need of ``request`` that no deployment it may be sent to can honour."""
+        wanted = needs(request)
+        if not wanted:
+            return None
+        first_lacking: Need | None = None
+        for deployment in self._candidates(request):
+            lacking = missing(deployment.capabilities, wanted)
+            if lacking is None:
+                return None
+            first_lacking = first_lacking or lacking
+        return first_lacking
 
     def _ordered(self, request: ChatRequest) -> tuple[tuple[Deployment, ...], str, str]:
         """The candidates, in the order the route's strategy picks (a caller's
@@ -188,6 +217,9 @@ def _shared_deployment(
             config.context_window_tokens,
             config.max_output_tokens,
             config.weight,
+            config.capabilities
+            if config.capabilities is not None
+            else resolve(provider.wire_format, provider.capability_overrides),
         )
         deployments[key] = existing
     return existing

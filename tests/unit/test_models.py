@@ -101,7 +101,7 @@ def test_message_name_and_unknown_fields_are_kept() -> None:
 
 @pytest.mark.parametrize("role", ["assistant", "function"])
 def test_assistant_and_function_turns_may_have_no_content(role: str) -> None:
-    calls = [{"id": "call_1", "type": "function"}]
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
     assert parse_message({"role": role, "tool_calls": calls}, 0) == ChatMessage(
         role, None, extra={"tool_calls": calls}
     )
@@ -273,7 +273,10 @@ def _missing(param: str) -> tuple[str, str, str]:
                 messages=[
                     {
                         "role": "user",
-                        "content": [{"type": "image_url"}, {"type": "text", "text": 1}],
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "http://x"}},
+                            {"type": "text", "text": 1},
+                        ],
                     }
                 ]
             ),

@@ -14,6 +14,7 @@ from orchestrator.config import (
     ServerConfig,
     default_config,
 )
+from orchestrator.capabilities import WIRE_FORMAT_DEFAULTS
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
@@ -207,7 +208,11 @@ def test_route_and_provider_names_come_from_the_config(router: Router) -> None:
     route = router.route("gpt-4")
     assert route is not None
     assert [d.key for d in route] == ["openai/gpt-4", "anthropic/sonnet"]
-    assert route[0] == Deployment("openai/gpt-4", CONFIG.providers["openai"], "gpt-4", 8_000, 1_000)
+    openai_defaults = WIRE_FORMAT_DEFAULTS["openai"]
+    assert route[0] == Deployment(
+        "openai/gpt-4", CONFIG.providers["openai"], "gpt-4", 8_000, 1_000, 1.0, openai_defaults
+    )
+    assert route[1].capabilities == WIRE_FORMAT_DEFAULTS["anthropic"]
     assert router.provider_names() == frozenset({"openai", "anthropic", "azure"})
 
 

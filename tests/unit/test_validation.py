@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
+from orchestrator.capabilities import Need
 from orchestrator.http.validation import ValidationError, validate_chat_request
+from shared.models import ChatRequest
 
 
 @dataclass
@@ -31,6 +33,9 @@ class FakeRouter:
 
     def provider_names(self) -> frozenset[str]:
         return self.providers
+
+    def unable(self, request: ChatRequest) -> Need | None:
+        return None  # every capability: the router's own tests cover the rule
 
 
 def body(**fields: Any) -> bytes:
@@ -281,7 +286,12 @@ def _chat_with(fields: bytes, message_extra: bytes = b"", content: bytes = b'"hi
     ("fields", "param"),
     [
         (b',"metadata":{"deep":' + _nested(300) + b"}", "metadata"),
-        (b',"tools":[{"type":"function","function":{"x":' + _nested(300) + b"}}]", "tools"),
+        (
+            b',"tools":[{"type":"function","function":{"name":"f","parameters":{"x":'
+            + _nested(300)
+            + b"}}}]",
+            "tools",
+        ),
     ],
 )
 def test_values_nested_deeper_than_we_can_send_are_a_400_naming_the_field(

@@ -1,0 +1,111 @@
+"""What a deployment can honour, and what a request needs: the plan never downgrades silently.
+
+Each deployment declares its capabilities: its wire format's defaults
+(:data:`WIRE_FORMAT_DEFAULTS`), overridden by its provider's ``capabilities`` table and then
+by its own. A request that needs one (``n`` > 1, tools, a JSON schema, an image, ...) goes
+only to deployments that have it; the router skips the others and says why, and when none
+on the route can, validation answers 400 naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from shared.models import ChatRequest
+
+
+class Capability(StrEnum):
+    TOOLS = "tools"
+    CUSTOM_TOOLS = "custom_tools"  # OpenAI's free-form (non-JSON) tools
+    MULTIPLE_CHOICES = "n"  # n > 1
+    JSON_MODE = "json_mode"  # response_format json_object
+    JSON_SCHEMA = "json_schema"  # response_format json_schema
+    JSON_SCHEMA_WITH_TOOLS = "json_schema_with_tools"  # both in one request
+    IMAGES = "images"
+    LOGPROBS = "logprobs"
+    PREFILL = "prefill"  # continues a conversation that ends in an assistant message
+
+
+_ALL: Final = frozenset(Capability)
+WIRE_FORMAT_DEFAULTS: Final[Mapping[str, frozenset[Capability]]] = MappingProxyType(
+    {
+        # OpenAI answers a trailing assistant message with a new message: no prefill.
+        "openai": _ALL - {Capability.PREFILL},
+        # Anthropic has no n, no logprobs, no free-form tools; JSON mode and schemas are
+        # honoured through a forced tool (providers/anthropic_tools.py), which is why they
+        # cannot be combined with the caller's own tools.
+        "anthropic": frozenset(
+            {
+                Capability.TOOLS,
+                Capability.JSON_MODE,
+                Capability.JSON_SCHEMA,
+                Capability.IMAGES,
+                Capability.PREFILL,
+            }
+        ),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    capability: Capability
+    param: str  # the request field that asks for it
+    why: str  # what the request asks, for the skip reason and the 400
+
+
+def needs(request: ChatRequest) -> tuple[Need, ...]:
+    """What ``request`` needs of a deployment; () for a plain text request."""
+    found: list[Need] = []
+    if request.n > 1:
+        found.append(Need(Capability.MULTIPLE_CHOICES, "n", f"n={request.n}"))
+    if request.tools:
+        found.append(Need(Capability.TOOLS, "tools", "tools"))
+        if any(tool.get("type") == "custom" for tool in request.tools):
+            found.append(Need(Capability.CUSTOM_TOOLS, "tools", "custom tools"))
+    kind = request.response_format.get("type") if request.response_format else None
+    if kind == "json_object":
+        found.append(Need(Capability.JSON_MODE, "response_format", "JSON mode"))
+    elif kind == "json_schema":
+        found.append(Need(Capability.JSON_SCHEMA, "response_format", "a JSON schema"))
+        if request.tools:
+            found.append(
+                Need(Capability.JSON_SCHEMA_WITH_TOOLS, "response_format", "a schema and tools")
+            )
+    if request.logprobs:
+        found.append(Need(Capability.LOGPROBS, "logprobs", "logprobs"))
+    image_at = _first_image(request)
+    if image_at is not None:
+        found.append(Need(Capability.IMAGES, image_at, "an image"))
+    return tuple(found)
+
+
+def _first_image(request: ChatRequest) -> str | None:
+    for index, message in enumerate(request.messages):
+        content = message.content
+        if content.__class__ is list:  # text, as nearly every message is, has no parts
+            for part_index, part in enumerate(content):  # type: ignore[arg-type]
+                if part.get("type") == "image_url":
+                    return f"messages[{index}].content[{part_index}]"
+    return None
+
+
+def missing(capabilities: frozenset[Capability], wanted: tuple[Need, ...]) -> Need | None:
+    """The first of ``wanted`` that ``capabilities`` lacks, or None."""
+    for need in wanted:
+        if need.capability not in capabilities:
+            return need
+    return None
+
+
+def resolve(wire_format: str, *overrides: Iterable[tuple[str, bool]]) -> frozenset[Capability]:
+    """The wire format's defaults with each override table (``("n", False), ...``) applied."""
+    result = set(WIRE_FORMAT_DEFAULTS[wire_format])
+    for table in overrides:
+        for name, enabled in table:
+            (result.add if enabled else result.discard)(Capability(name))
+    return frozenset(result)
