@@ -139,6 +139,12 @@ class _Run:
 
     async def execute(self) -> EngineResult:
         plan = self.engine.router.plan(self.request)
+        result = await self._walk(plan)
+        if plan.skipped_unable:
+            result = dataclasses.replace(result, skipped=_skip_records(plan))
+        return result
+
+    async def _walk(self, plan: RoutePlan) -> EngineResult:
         if not plan.deployments:
             now = self.engine.clock()
             return failures.unavailable(plan, self.request.model, now, self._elapsed_s())
@@ -345,3 +351,25 @@ class _Run:
         return failures.deadline_exceeded(
             self.last, tuple(self.attempts), self._elapsed_s(), self.deadline_s
         )
+
+
+def _skip_records(plan: RoutePlan) -> tuple[AttemptRecord, ...]:
+    """The attempt log's account of the deployments the request's needs ruled out."""
+    records = []
+    for deployment, need in plan.skipped_unable:
+        reason = f"cannot honour {need.why} ('{need.param}'): no '{need.capability}' capability"
+        event("skipped_unsupported", deployment, param=need.param, capability=str(need.capability))
+        records.append(
+            AttemptRecord(
+                attempt=0,
+                provider=deployment.provider.name,
+                model=deployment.model,
+                outcome="skipped_unsupported",
+                status=None,
+                latency_ms=0.0,
+                backoff_ms=0.0,
+                error=reason,
+                decision="skip",
+            )
+        )
+    return tuple(records)

@@ -40,6 +40,8 @@ class Success:
     deployment: Deployment
     attempts: tuple[AttemptRecord, ...]
     total_latency_s: float
+    # Deployments the plan left out because they cannot honour the request (attempt 0 each).
+    skipped: tuple[AttemptRecord, ...] = ()
 
     @property
     def stream(self) -> UpstreamStream | None:
@@ -57,6 +59,7 @@ class Failure:
     param: str | None = None
     retry_after_s: float | None = None
     provider_error: dict[str, Any] | None = None
+    skipped: tuple[AttemptRecord, ...] = ()
 
 
 EngineResult = Success | Failure

@@ -42,7 +42,7 @@ def orchestrator_fields(result: Success, request_id: str) -> dict[str, Any]:
         "provider": result.deployment.provider.name,
         "attempts": len(result.attempts),
         "total_latency_ms": round(result.total_latency_s * 1000.0, 3),
-        "attempt_log": attempts_json(result.attempts),
+        "attempt_log": attempts_json(result.skipped + result.attempts),
     }
 
 
@@ -52,7 +52,7 @@ def failure_response(result: Failure, request_id: str) -> web.Response:
         body["error"]["provider_error"] = result.provider_error
     body["attempts"] = len(result.attempts)
     body["total_latency_ms"] = round(result.total_latency_s * 1000.0, 3)
-    body["attempt_log"] = attempts_json(result.attempts)
+    body["attempt_log"] = attempts_json(result.skipped + result.attempts)
     headers = None
     if result.retry_after_s is not None:
         headers = {"Retry-After": str(max(1, round(result.retry_after_s + 0.499)))}

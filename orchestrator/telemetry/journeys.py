@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from orchestrator.engine import EngineResult, Failure, Success
 from orchestrator.streaming.observer import StreamEnd, StreamReport
-from shared.models import AttemptRecord, ChatRequest
+from shared.models import AttemptRecord, ChatRequest, attempts_json
 from shared.values import value
 
 
@@ -64,6 +64,7 @@ class Journey:
                 else round(outcome.total_latency_s * 1000.0, 3)
             ),
             "attempt_log": _timeline(attempts),
+            "skipped": [] if isinstance(outcome, Rejection) else attempts_json(outcome.skipped),
             "error": _error(outcome, self.stream),
             "stream": _stream(self.stream),
             "caller": self.caller,
