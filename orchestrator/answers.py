@@ -8,8 +8,9 @@ look at these, so they are written once for every format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from orchestrator.decision import OutcomeKind
 from shared.models import Usage
@@ -21,22 +22,41 @@ if TYPE_CHECKING:
 
 @value
 class Completion:
-    """A successful, parsed answer in the OpenAI vocabulary."""
+    """A successful, parsed answer in the OpenAI vocabulary.
 
-    content: str
-    finish_reason: str  # stop, length, content_filter, tool_calls
+    ``body`` is the whole answer as an OpenAI ``chat.completion`` object: an OpenAI-format
+    provider's own body, untouched (fields we do not know included), or a translation of
+    another format's. The other fields summarise it for the engine, the logs and metrics.
+    """
+
+    content: str  # the first choice's text
+    finish_reason: str  # the first choice's: stop, length, content_filter, tool_calls
     usage: Usage
     upstream_id: str | None = None
+    body: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """Text of the first choice: nearly every event of nearly every stream."""
+
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceDelta:
+    """Any other delta, in OpenAI's ``choices[].delta`` shape: tool-call fragments, a
+    refusal, reasoning, another choice's text, logprobs; relayed as it came."""
+
+    index: int
+    delta: Mapping[str, Any]
+    logprobs: Any = None
 
 
 @dataclass(frozen=True, slots=True)
 class Finish:
     reason: str  # OpenAI vocabulary: stop, length, content_filter, tool_calls
+    index: int = 0  # the choice it ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +87,9 @@ class Done:
 
 DONE: Final = Done()
 
-StreamEvent = TextDelta | Finish | UsageReport | UpstreamError | Malformed | Done
+StreamEvent = TextDelta | ChoiceDelta | Finish | UsageReport | UpstreamError | Malformed | Done
+Relayable = TextDelta | ChoiceDelta | Finish
+"""What reaches the caller as it arrives (a finish only when other choices still stream)."""
 
 
 class StreamTranslator(Protocol):
@@ -75,6 +97,10 @@ class StreamTranslator(Protocol):
     on a bad event: a broken event becomes :class:`Malformed`."""
 
     upstream_id: str | None
+    upstream_model: str | None
+    # Top-level fields of the provider's chunks that are not the answer's (OpenAI's
+    # system_fingerprint, service_tier), relayed on every chunk.
+    meta: dict[str, Any]
 
     @property
     def usage_follows_finish(self) -> bool:
@@ -84,3 +110,27 @@ class StreamTranslator(Protocol):
     def translate(self, event: ServerSentEvent, out: list[StreamEvent]) -> None:
         """Append what ``event`` says to ``out`` (nothing for keep-alives and the like)."""
         ...
+
+
+def completion_events(completion: Completion) -> list[Relayable]:
+    """A whole answer as the stream events that would have carried it (a provider that
+    ignored ``stream``): each choice's text, its other message fields, then its finish."""
+    body = completion.body
+    choices = body.get("choices") if body is not None else None
+    if not isinstance(choices, list):
+        events: list[Relayable] = [TextDelta(completion.content)] if completion.content else []
+        return [*events, Finish(completion.finish_reason)]
+    out: list[Relayable] = []
+    for position, choice in enumerate(choices):
+        index = choice.get("index", position)
+        message = choice.get("message") or {}
+        text = message.get("content")
+        if isinstance(text, str) and text:
+            out.append(TextDelta(text) if index == 0 else ChoiceDelta(index, {"content": text}))
+        rest = {k: v for k, v in message.items() if k not in ("role", "content") and v}
+        if "tool_calls" in rest:
+            rest["tool_calls"] = [{"index": i, **call} for i, call in enumerate(rest["tool_calls"])]
+        if rest:
+            out.append(ChoiceDelta(index, rest))
+        out.append(Finish(choice.get("finish_reason") or "stop", index))
+    return out

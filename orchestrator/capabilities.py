@@ -88,7 +88,7 @@ def _first_image(request: ChatRequest) -> str | None:
     for index, message in enumerate(request.messages):
         content = message.content
         if content.__class__ is list:  # text, as nearly every message is, has no parts
-            for part_index, part in enumerate(content):  # type: ignore[arg-type]
+            for part_index, part in enumerate(content):
                 if part.get("type") == "image_url":
                     return f"messages[{index}].content[{part_index}]"
     return None

@@ -13,17 +13,6 @@ from dataclasses import MISSING, fields
 from typing import Any, Final
 
 from shared.field_checks import invalid_type, missing, type_name
-from shared.tool_parsing import (
-    check_image_part,
-    check_tool_calls,
-    check_tool_result,
-    check_top_logprobs,
-    parse_flag,
-    parse_n,
-    parse_response_format,
-    parse_tool_choice,
-    parse_tools,
-)
 from shared.models import (
     OPENAI_ROLES,
     TEMPERATURE_RANGE,
@@ -34,6 +23,17 @@ from shared.models import (
     StreamOptions,
     estimate_tokens,
     shown,
+)
+from shared.tool_parsing import (
+    check_image_part,
+    check_tool_calls,
+    check_tool_result,
+    check_top_logprobs,
+    parse_flag,
+    parse_n,
+    parse_response_format,
+    parse_tool_choice,
+    parse_tools,
 )
 
 _KNOWN_REQUEST_FIELDS: Final = frozenset(

@@ -44,7 +44,9 @@ def missing(param: str) -> FieldError:
 def invalid_value(param: str, value: object, allowed: tuple[str, ...]) -> FieldError:
     listed = "', '".join(allowed)
     return FieldError(
-        param, f"Invalid value: '{shown(value)}'. Supported values are: '{listed}'.", "invalid_value"
+        param,
+        f"Invalid value: '{shown(value)}'. Supported values are: '{listed}'.",
+        "invalid_value",
     )
 
 

@@ -137,17 +137,23 @@ def anthropic_error_body(message: str, error_type: str = "invalid_request_error"
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    # The rest of the provider's usage in OpenAI's words (prompt_tokens_details,
+    # completion_tokens_details, ...), passed on as it came; the counts are the value.
+    details: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_openai(self) -> dict[str, int]:
-        return {
+    def to_openai(self) -> dict[str, Any]:
+        counts: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.details:
+            counts.update(self.details)
+        return counts
 
 
 @value

@@ -126,9 +126,7 @@ def parse_n(body: Mapping[str, Any]) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise invalid_type("n", raw, "an integer")
     if not 1 <= raw <= MAX_CHOICES:
-        raise FieldError(
-            "n", f"Invalid 'n': {shown(raw)}; it must be between 1 and {MAX_CHOICES}."
-        )
+        raise FieldError("n", f"Invalid 'n': {shown(raw)}; it must be between 1 and {MAX_CHOICES}.")
     return raw
 
 

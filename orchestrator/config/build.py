@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Final, cast
 from urllib.parse import urlsplit
 
+from orchestrator.capabilities import Capability, resolve
 from orchestrator.config.caller_keys import read_auth
 from orchestrator.config.env_secrets import secret_from_env
 from orchestrator.config.sections import (
@@ -28,7 +29,6 @@ from orchestrator.config.table import (
     policy,
     positive_number,
 )
-from orchestrator.capabilities import Capability, resolve
 from orchestrator.policies import (
     DEFAULT_REQUEST_DEADLINE_S,
     STREAM_MODES,

@@ -90,6 +90,7 @@ class WireUpstream:
             if stream is not None:
                 return await self._stream(
                     adapter,
+                    request=request,
                     upstream=upstream,
                     stream=stream,
                     started=started,
@@ -97,7 +98,7 @@ class WireUpstream:
                     timeout_s=timeout_s,
                 )
             answer = await self._transport.send(upstream, timeout_s)
-            return await self._plain(adapter, answer, started)
+            return await self._plain(adapter, answer, request, started)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -110,14 +111,14 @@ class WireUpstream:
         return stream_policy_for(request, self._stream_policies)
 
     async def _plain(
-        self, adapter: ProviderAdapter, answer: UpstreamAnswer, started: float
+        self, adapter: ProviderAdapter, answer: UpstreamAnswer, request: ChatRequest, started: float
     ) -> AttemptResult:
         failure = await self._gate(adapter, answer, started)
         if failure is not None:
             return AttemptResult(failure)
         latency_s = self._clock() - started
         try:
-            completion = adapter.parse_success(await answer.read())
+            completion = adapter.parse_success(await answer.read(), request)
         except MalformedResponse as exc:
             outcome = Outcome(OutcomeKind.MALFORMED_RESPONSE, answer.status, latency_s)
             return AttemptResult(dataclasses.replace(outcome, message=str(exc)))
@@ -137,13 +138,16 @@ class WireUpstream:
     def _new_stream(
         self, adapter: ProviderAdapter, deployment: Deployment, request: ChatRequest
     ) -> UpstreamStream:
-        translator = adapter.stream_translator()
-        return UpstreamStream(translator, deployment, self._policy(request), self._on_malformed)
+        translator = adapter.stream_translator(request)
+        return UpstreamStream(
+            translator, deployment, self._policy(request), self._on_malformed, request.n
+        )
 
     async def _stream(
         self,
         adapter: ProviderAdapter,
         *,
+        request: ChatRequest,
         upstream: UpstreamRequest,
         stream: UpstreamStream,
         started: float,
@@ -165,7 +169,7 @@ class WireUpstream:
                 answer = await self._transport.send(upstream, limit_s, stream=True)
                 failure = await self._gate(adapter, answer, started)
                 if failure is None:
-                    await self._open(adapter, answer, stream)
+                    await self._open(adapter, answer, stream, request)
                     failure = await commit.read_until_started(stream, elapsed)
             if failure is None and stream.policy.mode == "buffered" and not stream.complete:
                 failure = await commit.read_rest(stream, elapsed, left_s)
@@ -178,11 +182,15 @@ class WireUpstream:
         return AttemptResult(Outcome(OutcomeKind.SUCCESS, 200, elapsed()), stream)
 
     async def _open(
-        self, adapter: ProviderAdapter, answer: UpstreamAnswer, stream: UpstreamStream
+        self,
+        adapter: ProviderAdapter,
+        answer: UpstreamAnswer,
+        stream: UpstreamStream,
+        request: ChatRequest,
     ) -> None:
         content_type = answer.headers.get("Content-Type", "")
         if content_type.partition(";")[0].strip().lower() == _EVENT_STREAM:
             stream.attach(answer)
             return
         # Some OpenAI-compatible servers ignore "stream": the whole answer still serves.
-        stream.take_whole(adapter.parse_success(await answer.read()))
+        stream.take_whole(adapter.parse_success(await answer.read(), request))

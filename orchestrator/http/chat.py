@@ -99,8 +99,9 @@ async def _relay(
     encoder = ChunkEncoder(
         stream.upstream_id or f"chatcmpl-{request_id}",
         int(app[RUNTIME_KEY].wall_clock()),
-        result.deployment.model,
+        stream.upstream_model or result.deployment.model,
         include_usage,
+        stream.meta,
     )
     headers = {REQUEST_ID_HEADER: request_id}
     return await app[STREAM_RELAY_KEY].serve(request, result, request_id, encoder, headers)

@@ -15,6 +15,16 @@ from shared.models import attempts_json, openai_error_body
 
 
 def completion_response(result: Success, completion: Completion, request_id: str) -> web.Response:
+    """The provider's ``chat.completion`` whole, our fields beside its own (never in their
+    place), and ``content``: the first choice's text."""
+    if completion.body is not None:
+        body = dict(completion.body)
+        if body.get("model") is None:
+            body["model"] = result.deployment.model
+        for key, value in orchestrator_fields(result, request_id).items():
+            body.setdefault(key, value)
+        body.setdefault("content", completion.content)
+        return json_response(body)
     return json_response(
         {
             "id": completion.upstream_id or f"chatcmpl-{request_id}",

@@ -49,7 +49,7 @@ class ProviderAdapter(Protocol):
         self, request: ChatRequest, deployment: Deployment, request_id: str, attempt_number: int
     ) -> UpstreamRequest: ...
 
-    def parse_success(self, body: bytes) -> Completion:
+    def parse_success(self, body: bytes, request: ChatRequest) -> Completion:
         """Raise :class:`MalformedResponse` when ``body`` is not the provider's success shape."""
         ...
 
@@ -57,8 +57,8 @@ class ProviderAdapter(Protocol):
         """A non-2xx answer as an :class:`Outcome`; any body (even non-JSON) is tolerated."""
         ...
 
-    def stream_translator(self) -> StreamTranslator:
-        """A fresh translator for one streamed answer."""
+    def stream_translator(self, request: ChatRequest) -> StreamTranslator:
+        """A fresh translator for one streamed answer to ``request``."""
         ...
 
 

@@ -63,13 +63,13 @@ class OpenAIAdapter:
             body=orjson.dumps(request_body(request, deployment)),
         )
 
-    def parse_success(self, body: bytes) -> Completion:
+    def parse_success(self, body: bytes, request: ChatRequest) -> Completion:
         return parse_chat_completion(body)
 
     def classify_error(self, status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         return error_outcome(status, headers, parse_error_body(body), _refine, self._now)
 
-    def stream_translator(self) -> OpenAIStreamTranslator:
+    def stream_translator(self, request: ChatRequest) -> OpenAIStreamTranslator:
         return OpenAIStreamTranslator()
 
 
@@ -127,6 +127,7 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
 
 
 def parse_chat_completion(body: bytes) -> Completion:
+    """The provider's body, kept whole, with its first choice summarised."""
     data = load_json_object(body)
     if data.get("object") != "chat.completion":
         raise MalformedResponse(f"expected object 'chat.completion', got {data.get('object')!r}")
@@ -144,8 +145,9 @@ def parse_chat_completion(body: bytes) -> Completion:
     return Completion(
         content=_message_content(message),
         finish_reason=finish_reason,
-        usage=_usage(data.get("usage")),
+        usage=usage_of(data.get("usage")),
         upstream_id=upstream_id if isinstance(upstream_id, str) else None,
+        body=data,
     )
 
 
@@ -159,15 +161,21 @@ def _message_content(message: Mapping[str, Any]) -> str:
     return content
 
 
-def _usage(raw: object) -> Usage:
+_COUNTS: Final = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+
+
+def usage_of(raw: object) -> Usage:
+    """OpenAI's ``usage``: the counts, and the details beside them passed on as they came."""
     # Some OpenAI-compatible servers omit usage; an absent count is not a broken answer.
     if raw is None:
         return Usage(prompt_tokens=0, completion_tokens=0)
     if not isinstance(raw, dict):
         raise MalformedResponse("'usage' is not an object")
+    details = {k: v for k, v in raw.items() if k not in _COUNTS} if len(raw) > 3 else None
     return Usage(
         prompt_tokens=token_count(raw, "prompt_tokens", "usage"),
         completion_tokens=token_count(raw, "completion_tokens", "usage"),
+        details=details,
     )
 
 

@@ -1,4 +1,9 @@
-"""OpenAI ``chat.completion.chunk`` stream events -> :mod:`orchestrator.answers` events."""
+"""OpenAI ``chat.completion.chunk`` stream events -> :mod:`orchestrator.answers` events.
+
+Nothing is dropped: the first choice's plain text becomes a :class:`TextDelta` (the cheap
+common case); every other delta (tool-call fragments, a refusal, another choice, logprobs,
+fields we do not know) a :class:`ChoiceDelta` holding it as it came.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any, Final
 
 from orchestrator.answers import (
     DONE,
+    ChoiceDelta,
     Finish,
     Malformed,
     StreamEvent,
@@ -19,15 +25,20 @@ from orchestrator.streaming.sse import ServerSentEvent
 from shared.models import Usage
 
 _OPENAI_DONE: Final = b"[DONE]"
+_CHUNK_FIELDS: Final = frozenset({"id", "object", "created", "model", "choices", "usage"})
+_COUNTS: Final = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+_TEXT_ONLY_KEYS: Final = frozenset({"role", "content"})
 
 
 class OpenAIStreamTranslator:
-    """``chat.completion.chunk`` events: content deltas, a finish, then (asked for) usage."""
+    """``chat.completion.chunk`` events: deltas, finishes, then (asked for) usage."""
 
-    __slots__ = ("upstream_id",)
+    __slots__ = ("meta", "upstream_id", "upstream_model")
 
     def __init__(self) -> None:
         self.upstream_id: str | None = None
+        self.upstream_model: str | None = None
+        self.meta: dict[str, Any] = {}
 
     @property
     def usage_follows_finish(self) -> bool:
@@ -48,26 +59,48 @@ class OpenAIStreamTranslator:
         if not isinstance(choices, list):
             out.append(Malformed("'choices' is not an array"))
             return
-        if self.upstream_id is None and isinstance(chunk.get("id"), str):
-            self.upstream_id = chunk["id"]
+        if self.upstream_id is None:
+            self._first_chunk(chunk)
         for choice in choices:
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            if isinstance(choice, dict):
                 _choice_events(choice, out)
         usage = chunk.get("usage")
         if usage is not None:
             out.append(_openai_usage(usage))
 
+    def _first_chunk(self, chunk: Mapping[str, Any]) -> None:
+        if isinstance(chunk.get("id"), str):
+            self.upstream_id = chunk["id"]
+        if isinstance(chunk.get("model"), str):
+            self.upstream_model = chunk["model"]
+        if len(chunk) > len(_CHUNK_FIELDS):
+            self.meta = {k: v for k, v in chunk.items() if k not in _CHUNK_FIELDS}
+
 
 def _choice_events(choice: Mapping[str, Any], out: list[StreamEvent]) -> None:
+    index = choice.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        out.append(Malformed(f"'choices[].index' is not a choice index: {index!r}"))
+        return
     delta = choice.get("delta")
+    logprobs = choice.get("logprobs")
     if isinstance(delta, dict):
-        # A refusal streams in its own field where the content would be.
-        text = delta.get("content") or delta.get("refusal")
-        if isinstance(text, str) and text:
-            out.append(TextDelta(text))
+        if index == 0 and logprobs is None and _text_only(delta):
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                out.append(TextDelta(text))
+        else:
+            kept = {k: v for k, v in delta.items() if v is not None and v != "" and k != "role"}
+            if kept or logprobs is not None:
+                out.append(ChoiceDelta(index, kept, logprobs))
     reason = choice.get("finish_reason")
     if isinstance(reason, str):
-        out.append(Finish(reason))
+        out.append(Finish(reason, index))
+
+
+def _text_only(delta: Mapping[str, Any]) -> bool:
+    """Only text (and the role, which the encoder writes itself): nothing else is set."""
+    return all(v is None or k in _TEXT_ONLY_KEYS for k, v in delta.items())
 
 
 def _openai_usage(raw: object) -> UsageReport | Malformed:
@@ -76,4 +109,5 @@ def _openai_usage(raw: object) -> UsageReport | Malformed:
     prompt, completion = event_count(raw, "prompt_tokens"), event_count(raw, "completion_tokens")
     if prompt is None or completion is None:
         return Malformed("'usage' token counts are not non-negative integers")
-    return UsageReport(Usage(prompt, completion))
+    details = {k: v for k, v in raw.items() if k not in _COUNTS} if len(raw) > 3 else None
+    return UsageReport(Usage(prompt, completion, details))

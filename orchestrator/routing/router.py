@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
-from orchestrator.capabilities import Capability, Need, missing, needs, resolve
 from orchestrator.breaker.circuit import REFUSING
+from orchestrator.capabilities import Capability, Need, missing, needs, resolve
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
 from orchestrator.routing.health import HealthBoard
 from orchestrator.routing.strategies import STRATEGIES

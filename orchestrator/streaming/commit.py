@@ -1,6 +1,7 @@
 """Reading a stream up to its commit point, before any byte reaches the client.
 
-The commit point is the first content (text, or an empty answer's finish). Until then a
+The commit point is the first content (text, a tool-call fragment or any other delta, or
+an empty answer's finish). Until then a
 stream is an ordinary attempt: an error event as the first event, a stream that ends
 before any content, or a malformed stream is an :class:`~orchestrator.decision.Outcome`
 that the decision table, the breaker and the logs read like any other. In buffered mode
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from orchestrator.answers import TextDelta, UpstreamError
+from orchestrator.answers import UpstreamError
 from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.streaming.reader import UpstreamStream
 
@@ -66,8 +67,8 @@ async def _read_once(stream: UpstreamStream, elapsed: Elapsed) -> Outcome | None
         error = stream.absorb(event)
         if error is not None:
             return _error_event(error, elapsed)
-        if isinstance(event, TextDelta):
-            stream.backlog.append(event.text)
+        if stream.relayable(event):
+            stream.backlog.append(event)  # type: ignore[arg-type]
     return None
 
 

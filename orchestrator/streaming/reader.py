@@ -12,15 +12,18 @@ from collections.abc import Callable
 from typing import Final
 
 from orchestrator.answers import (
+    ChoiceDelta,
     Completion,
     Done,
     Finish,
     Malformed,
+    Relayable,
     StreamEvent,
     StreamTranslator,
     TextDelta,
     UpstreamError,
     UsageReport,
+    completion_events,
 )
 from orchestrator.policies import StreamPolicy
 from orchestrator.routing.router import Deployment
@@ -41,11 +44,15 @@ class UpstreamStream:
         "_response",
         "_translator",
         "_whole_id",
+        "_whole_model",
         "backlog",
+        "choices",
         "content_chunks",
         "deployment",
         "eof",
+        "finish_index",
         "finish_reason",
+        "finished",
         "malformed_events",
         "policy",
         "upstream_done",
@@ -58,18 +65,23 @@ class UpstreamStream:
         deployment: Deployment,
         policy: StreamPolicy,
         on_malformed: MalformedHook,
+        choices: int = 1,
     ) -> None:
         self._response: UpstreamAnswer | None = None  # None: nothing (left) to read
         self._decoder = SSEDecoder()
         self._translator = translator
         self._on_malformed = on_malformed
         self._whole_id: str | None = None
+        self._whole_model: str | None = None
         self.deployment = deployment
         self.policy = policy
-        self.backlog: list[str] = []  # text read but not yet sent to the client
+        self.choices = choices  # the request's n: the answer is whole when each has finished
+        self.backlog: list[Relayable] = []  # read but not yet sent to the client
         self.content_chunks = 0
         self.malformed_events = 0
-        self.finish_reason: str | None = None
+        self.finished: set[int] = set()
+        self.finish_reason: str | None = None  # the last choice to finish: the ending's
+        self.finish_index = 0
         self.usage: Usage | None = None
         self.upstream_done = False
         self.eof = False
@@ -80,12 +92,14 @@ class UpstreamStream:
 
     def take_whole(self, completion: Completion) -> None:
         """The provider ignored ``stream`` and answered in one body: it is all backlog."""
-        if completion.content:
-            self.backlog.append(completion.content)
-            self.content_chunks = 1
-        self.finish_reason = completion.finish_reason
+        for event in completion_events(completion):
+            self.absorb(event)
+            if self.relayable(event):
+                self.backlog.append(event)
         self.usage = completion.usage
         self._whole_id = completion.upstream_id
+        body = completion.body or {}
+        self._whole_model = body.get("model") if isinstance(body.get("model"), str) else None
         self.eof = True
 
     @property
@@ -93,14 +107,33 @@ class UpstreamStream:
         return self._translator.upstream_id or self._whole_id
 
     @property
+    def upstream_model(self) -> str | None:
+        return self._translator.upstream_model or self._whole_model
+
+    @property
+    def meta(self) -> dict[str, object]:
+        return self._translator.meta
+
+    @property
     def started(self) -> bool:
-        """Something the client can be sent exists: text, or a finish (an empty answer)."""
+        """Something the client can be sent exists: content, or a finish (an empty answer)."""
         return self.content_chunks > 0 or self.finish_reason is not None
 
     @property
+    def all_finished(self) -> bool:
+        return len(self.finished) >= self.choices
+
+    def relayable(self, event: StreamEvent) -> bool:
+        """Whether the client gets ``event`` as it comes (after :meth:`absorb` took it): any
+        delta, and a finish while other choices still stream (the last is the ending's)."""
+        if isinstance(event, Finish):
+            return not self.all_finished
+        return isinstance(event, TextDelta | ChoiceDelta)
+
+    @property
     def complete(self) -> bool:
-        """The answer is whole: finished, with usage in or not coming any more."""
-        if self.finish_reason is None:
+        """The answer is whole: every choice finished, with usage in or not coming any more."""
+        if not self.all_finished:
             return False
         return (
             self.usage is not None
@@ -132,10 +165,12 @@ class UpstreamStream:
     def absorb(self, event: StreamEvent) -> UpstreamError | None:
         """Record what ``event`` says; an upstream error event is returned for the caller."""
         match event:
-            case TextDelta():
+            case TextDelta() | ChoiceDelta():
                 self.content_chunks += 1
-            case Finish(reason=reason):
+            case Finish(reason=reason, index=index):
+                self.finished.add(index)
                 self.finish_reason = reason
+                self.finish_index = index
             case UsageReport(usage=usage):
                 self.usage = usage
             case Done():

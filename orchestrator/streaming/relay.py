@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
-from orchestrator.answers import Finish, TextDelta, UsageReport
+from orchestrator.answers import ChoiceDelta, Finish, Relayable, TextDelta, UsageReport
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.decision import OutcomeKind
 from orchestrator.engine.results import Success
@@ -82,10 +82,23 @@ error event or a transport failure refines it with its own kind."""
 class StreamRenderer(Protocol):
     """The caller's wire format for a relayed stream (OpenAI chunks, Anthropic events)."""
 
-    def delta(self, text: str) -> bytes: ...
+    def delta(self, text: str) -> bytes:
+        """The first choice's text."""
+        ...
 
-    def ending(self, finish_reason: str, usage: Usage | None, extra: dict[str, Any]) -> bytes:
-        """The finish, the usage (if the caller asked for it) and the terminator."""
+    def choice_delta(self, event: ChoiceDelta) -> bytes:
+        """Any other delta: tool-call fragments, a refusal, another choice's text."""
+        ...
+
+    def choice_finish(self, event: Finish) -> bytes:
+        """A choice that finished while others still stream."""
+        ...
+
+    def ending(
+        self, finish_reason: str, usage: Usage | None, extra: dict[str, Any], index: int = 0
+    ) -> bytes:
+        """The last choice's finish, the usage (if the caller asked for it) and the
+        terminator."""
         ...
 
     def error(self, message: str, code: str, request_id: str, detail: dict[str, Any]) -> bytes:
@@ -201,7 +214,7 @@ class _Run:
 
     async def relay(self) -> StreamEnd:
         stream, encoder = self.stream, self.encoder
-        out = [encoder.delta(text) for text in stream.backlog]
+        out = [_encoded(encoder, event) for event in stream.backlog]
         stream.backlog.clear()
         end = await self._pump(out)
         await self.response.write(self._ending() if end is StreamEnd.COMPLETED else self.error(end))
@@ -244,7 +257,9 @@ class _Run:
                 if isinstance(event, TextDelta):
                     out.append(encoder.delta(event.text))
                     progress_at = loop.time()
-                elif isinstance(event, Finish | UsageReport):
+                elif isinstance(event, ChoiceDelta | Finish | UsageReport):
+                    if stream.relayable(event):
+                        out.append(_encoded(encoder, event))  # type: ignore[arg-type]
                     progress_at = loop.time()
 
     def _ending(self) -> bytes:
@@ -254,7 +269,8 @@ class _Run:
             "provider": success.deployment.provider.name,
             "attempts": len(success.attempts),
         }
-        return self.encoder.ending(stream.finish_reason or "stop", stream.usage, extra)
+        reason = stream.finish_reason or "stop"
+        return self.encoder.ending(reason, stream.usage, extra, stream.finish_index)
 
     def error(self, end: StreamEnd) -> bytes:
         deployment = self.success.deployment
@@ -269,6 +285,14 @@ class _Run:
         )
         detail = {"provider": deployment.provider.name, "model": deployment.model}
         return self.encoder.error(message, end.value, self.request_id, detail)
+
+
+def _encoded(encoder: StreamRenderer, event: Relayable) -> bytes:
+    if isinstance(event, TextDelta):
+        return encoder.delta(event.text)
+    if isinstance(event, ChoiceDelta):
+        return encoder.choice_delta(event)
+    return encoder.choice_finish(event)
 
 
 STREAM_RELAY_KEY: Final = web.AppKey("stream_relay", StreamRelay)

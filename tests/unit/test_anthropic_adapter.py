@@ -7,15 +7,21 @@ from typing import Any
 import orjson
 import pytest
 
+from orchestrator.answers import Completion
 from orchestrator.decision import OutcomeKind
 from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
 from orchestrator.providers.base import MalformedResponse
 from orchestrator.providers.registry import adapter_for
 from shared.chat_parsing import parse_chat_request
-from shared.models import ChatRequest, Usage, anthropic_error_body
+from shared.models import ChatMessage, ChatRequest, Usage, anthropic_error_body
 from tests.unit.adapter_support import deployment
 
 DEPLOYMENT = deployment("anthropic", model="claude-3-5-sonnet-20241022")
+
+
+def parsed(body: bytes) -> Completion:
+    """The adapter's parse of ``body`` as the answer to a plain text request."""
+    return ANTHROPIC_ADAPTER.parse_success(body, ChatRequest("m", (ChatMessage("user", "hi"),)))
 
 
 def chat(messages: list[dict[str, Any]] | None = None, **fields: Any) -> ChatRequest:
@@ -124,7 +130,7 @@ def test_consecutive_same_role_turns_are_merged() -> None:
     ]
 
 
-def test_tool_results_become_user_text_and_tool_calls_assistant_text() -> None:
+def test_without_declared_tools_tool_calls_and_results_are_told_as_text() -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     sent = sent_body(
         chat(
@@ -203,7 +209,7 @@ def test_success_joins_text_blocks_and_maps_usage() -> None:
     body = message_body(
         content=[text("Hel"), {"type": "tool_use", "id": "t", "name": "f", "input": {}}, text("lo")]
     )
-    completion = ANTHROPIC_ADAPTER.parse_success(body)
+    completion = parsed(body)
     assert completion.content == "Hello"
     assert completion.finish_reason == "stop"
     assert completion.usage == Usage(prompt_tokens=11, completion_tokens=4)
@@ -217,7 +223,7 @@ def test_cached_input_tokens_count_as_prompt_tokens() -> None:
         "cache_creation_input_tokens": 5,
         "cache_read_input_tokens": 100,
     }
-    assert ANTHROPIC_ADAPTER.parse_success(message_body(usage=usage)).usage == Usage(115, 2)
+    assert parsed(message_body(usage=usage)).usage == Usage(115, 2)
 
 
 @pytest.mark.parametrize(
@@ -234,7 +240,7 @@ def test_cached_input_tokens_count_as_prompt_tokens() -> None:
 )
 def test_stop_reason_maps_to_finish_reason(stop_reason: str | None, finish_reason: str) -> None:
     body = message_body(stop_reason=stop_reason)
-    assert ANTHROPIC_ADAPTER.parse_success(body).finish_reason == finish_reason
+    assert parsed(body).finish_reason == finish_reason
 
 
 @pytest.mark.parametrize(
@@ -260,7 +266,7 @@ def test_stop_reason_maps_to_finish_reason(stop_reason: str | None, finish_reaso
 )
 def test_anything_but_a_message_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedResponse):
-        ANTHROPIC_ADAPTER.parse_success(body)
+        parsed(body)
 
 
 def test_overloaded_529_is_overloaded_with_the_provider_message() -> None:

@@ -9,15 +9,21 @@ import orjson
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from orchestrator.answers import Completion
 from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.providers.base import MalformedResponse
 from orchestrator.providers.openai import OPENAI_ADAPTER, OpenAIAdapter
 from orchestrator.providers.registry import adapter_for
 from shared.chat_parsing import parse_chat_request
-from shared.models import ChatRequest, Usage, openai_error_body
+from shared.models import ChatMessage, ChatRequest, Usage, openai_error_body
 from tests.unit.adapter_support import deployment
 
 DEPLOYMENT = deployment("openai", model="gpt-4o-2024")
+
+
+def parsed(body: bytes) -> Completion:
+    """The adapter's parse of ``body`` as the answer to a plain text request."""
+    return OPENAI_ADAPTER.parse_success(body, ChatRequest("m", (ChatMessage("user", "hi"),)))
 
 
 def chat(**fields: Any) -> ChatRequest:
@@ -140,7 +146,7 @@ def test_orchestrator_only_fields_are_never_forwarded() -> None:
 
 
 def test_success_is_parsed_into_a_completion() -> None:
-    completion = OPENAI_ADAPTER.parse_success(completion_body())
+    completion = parsed(completion_body())
     assert completion.content == "Hello!"
     assert completion.finish_reason == "stop"
     assert completion.usage == Usage(prompt_tokens=9, completion_tokens=3)
@@ -153,20 +159,20 @@ def test_length_finish_reason_is_kept() -> None:
         "message": {"role": "assistant", "content": "x"},
         "finish_reason": "length",
     }
-    assert OPENAI_ADAPTER.parse_success(completion_body(choices=[choice])).finish_reason == "length"
+    assert parsed(completion_body(choices=[choice])).finish_reason == "length"
 
 
 def test_tool_call_answer_with_null_content_is_empty_text() -> None:
     message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
     choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
-    completion = OPENAI_ADAPTER.parse_success(completion_body(choices=[choice]))
+    completion = parsed(completion_body(choices=[choice]))
     assert (completion.content, completion.finish_reason) == ("", "tool_calls")
 
 
 def test_missing_usage_counts_zero_tokens() -> None:
     raw = orjson.loads(completion_body())
     del raw["usage"]
-    assert OPENAI_ADAPTER.parse_success(orjson.dumps(raw)).usage == Usage(0, 0)
+    assert parsed(orjson.dumps(raw)).usage == Usage(0, 0)
 
 
 @pytest.mark.parametrize(
@@ -196,7 +202,7 @@ def test_missing_usage_counts_zero_tokens() -> None:
 )
 def test_anything_but_a_chat_completion_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedResponse):
-        OPENAI_ADAPTER.parse_success(body)
+        parsed(body)
 
 
 def openai_error(message: str, error_type: str, code: str | None = None) -> bytes:

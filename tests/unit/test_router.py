@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.breaker import BreakerRegistry
+from orchestrator.capabilities import WIRE_FORMAT_DEFAULTS
 from orchestrator.config import (
     AppConfig,
     BreakerPolicy,
@@ -14,7 +15,6 @@ from orchestrator.config import (
     ServerConfig,
     default_config,
 )
-from orchestrator.capabilities import WIRE_FORMAT_DEFAULTS
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.answers import (
     DONE,
+    ChoiceDelta,
     Finish,
     Malformed,
     StreamEvent,
@@ -22,7 +23,9 @@ from orchestrator.providers.anthropic_stream import AnthropicStreamTranslator
 from orchestrator.providers.openai_stream import OpenAIStreamTranslator
 from orchestrator.providers.registry import adapter_for
 from orchestrator.streaming.sse import ServerSentEvent
-from shared.models import Usage
+from shared.models import ChatMessage, ChatRequest, Usage
+
+PLAIN = ChatRequest("m", (ChatMessage("user", "hi"),))
 
 
 def run(translator: StreamTranslator, *events: tuple[str | None, Any]) -> list[StreamEvent]:
@@ -59,8 +62,9 @@ def test_openai_content_finish_usage_and_done() -> None:
     assert translator.upstream_id == "chatcmpl-1"
 
 
-def test_openai_refusal_streams_as_content() -> None:
-    assert run(OpenAIStreamTranslator(), (None, chunk({"refusal": "No."}))) == [TextDelta("No.")]
+def test_openai_refusal_streams_in_its_own_field() -> None:
+    events = run(OpenAIStreamTranslator(), (None, chunk({"refusal": "No."})))
+    assert events == [ChoiceDelta(0, {"refusal": "No."})]
 
 
 def test_openai_error_event_keeps_the_kind_its_type_names() -> None:
@@ -134,19 +138,28 @@ def test_anthropic_truncated_event_is_malformed() -> None:
     assert isinstance(event, Malformed)
 
 
-def test_anthropic_non_text_deltas_and_unknown_events_are_ignored() -> None:
+def test_anthropic_signatures_and_unknown_events_are_ignored() -> None:
     events = run(
         AnthropicStreamTranslator(),
-        ("content_block_delta", {"type": "content_block_delta",
-                                 "delta": {"type": "input_json_delta", "partial_json": "{"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "signature_delta", "signature": "x"}}),
         ("future_event", {"type": "future_event"}),
     )  # fmt: skip
     assert events == []
 
 
+def test_anthropic_tool_input_outside_a_tool_block_is_malformed() -> None:
+    [event] = run(
+        AnthropicStreamTranslator(),
+        ("content_block_delta", {"type": "content_block_delta", "index": 3,
+                                 "delta": {"type": "input_json_delta", "partial_json": "{"}}),
+    )  # fmt: skip
+    assert isinstance(event, Malformed)
+
+
 def test_usage_follows_the_finish_only_for_openai() -> None:
-    assert adapter_for("openai").stream_translator().usage_follows_finish is True
-    assert adapter_for("anthropic").stream_translator().usage_follows_finish is False
+    assert adapter_for("openai").stream_translator(PLAIN).usage_follows_finish is True
+    assert adapter_for("anthropic").stream_translator(PLAIN).usage_follows_finish is False
 
 
 def test_unknown_wire_format_is_refused() -> None:
