@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import orjson
 
+from mock_provider.anthropic_tools import parse_tool_use, tool_blocks, tool_events
 from mock_provider.dialect import (
     ChatCall,
     ProviderError,
@@ -78,6 +79,10 @@ def _text_of_blocks(blocks: list[Any], param: str) -> str:
                     else _wrong_type(f"{block_param}.text", "a valid string", text)
                 )
             texts.append(text)
+        elif block_type == "tool_result":
+            result = block.get("content")
+            if result is not None:  # what the tool said is part of what the answer reads
+                texts.append(_content_text(result, f"{block_param}.content"))
     return "".join(texts)
 
 
@@ -151,6 +156,7 @@ def _parse_body(body: object) -> ChatCall:
         prompt_tokens=sum(estimate_tokens(text) for text in texts),
         max_tokens=max_tokens,
         stream=stream,
+        tool_use=parse_tool_use(body, messages),
     )
 
 
@@ -235,18 +241,27 @@ class AnthropicDialect:
     def new_message_id(self) -> str:
         return random_id("msg_01")
 
+    @property
+    def tool_id_prefix(self) -> str:
+        return "toolu_01"
+
     def success_body(self, reply: Reply) -> bytes:
         call, answer = reply.call, reply.answer
+        content = (
+            tool_blocks(reply.tool_calls)
+            if reply.tool_calls
+            else [{"type": "text", "text": answer.text}]
+        )
         return orjson.dumps(
             {
                 "id": reply.message_id,
                 "type": "message",
                 "role": "assistant",
                 "model": call.model,
-                "content": [{"type": "text", "text": answer.text}],
-                "stop_reason": "max_tokens" if answer.truncated else "end_turn",
+                "content": content,
+                "stop_reason": _stop_reason(reply),
                 "stop_sequence": None,
-                "usage": {"input_tokens": call.prompt_tokens, "output_tokens": answer.tokens},
+                "usage": {"input_tokens": call.prompt_tokens, "output_tokens": _output(reply)},
             }
         )
 
@@ -262,47 +277,54 @@ class AnthropicDialect:
             "stop_sequence": None,
             "usage": {"input_tokens": call.prompt_tokens, "output_tokens": 1},
         }
-        head = (
+        head: tuple[bytes, ...] = (
             _event("message_start", {"type": "message_start", "message": message}),
-            _event(
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            _event("ping", {"type": "ping"}),
         )
-        tokens = tuple(
-            _event(
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": piece},
-                },
+        arguments_at: int | None = None
+        if reply.tool_calls:
+            head += (_event("ping", {"type": "ping"}),)
+            tokens, arguments_at = tool_events(reply.tool_calls, 0, _event)
+            closing: tuple[bytes, ...] = ()
+        else:
+            text_start = {"type": "text", "text": ""}
+            head += (
+                _event(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": 0, "content_block": text_start},
+                ),
+                _event("ping", {"type": "ping"}),
             )
-            for piece in answer.pieces
-        )
-        tail = (
-            _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            _event(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {
-                        "stop_reason": "max_tokens" if answer.truncated else "end_turn",
-                        "stop_sequence": None,
-                    },
-                    "usage": {"output_tokens": answer.tokens},
-                },
-            ),
-        )
+            tokens = [_text_delta(piece) for piece in answer.pieces]
+            closing = (_event("content_block_stop", {"type": "content_block_stop", "index": 0}),)
+        finish = {
+            "type": "message_delta",
+            "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
+            "usage": {"output_tokens": _output(reply)},
+        }
         return StreamFrames(
             head=head,
-            tokens=tokens,
-            tail=tail,
+            tokens=tuple(tokens),
+            tail=(*closing, _event("message_delta", finish)),
             terminator=_event("message_stop", {"type": "message_stop"}),
             malformed=b'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\n\n',
+            tool_arguments_at=arguments_at,
         )
+
+
+def _text_delta(piece: str) -> bytes:
+    delta = {"type": "text_delta", "text": piece}
+    return _event(
+        "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    )
+
+
+def _stop_reason(reply: Reply) -> str:
+    if reply.tool_calls:
+        return "tool_use"
+    return "max_tokens" if reply.answer.truncated else "end_turn"
+
+
+def _output(reply: Reply) -> int:
+    if reply.tool_calls:
+        return sum(estimate_tokens(c.arguments) for c in reply.tool_calls)
+    return reply.answer.tokens

@@ -10,9 +10,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from mock_provider.answers import Answer
+from mock_provider.tools import ToolCall, ToolUse
 
 SSE_CONTENT_TYPE: Final = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -28,6 +29,10 @@ class ChatCall:
     max_tokens: int | None
     stream: bool
     include_usage: bool = False
+    tool_use: ToolUse = field(default_factory=ToolUse)
+    choices: int = 1  # OpenAI's n
+    json_mode: bool = False
+    json_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,15 @@ class Reply:
     answer: Answer
     message_id: str
     created: int
+    tool_calls: tuple[ToolCall, ...] = ()  # the first choice's, when it calls tools
+    more_answers: tuple[Answer, ...] = ()  # choices 1..n-1
+
+    @property
+    def finish_reason(self) -> str:
+        """In OpenAI's words; the Anthropic dialect maps it to a stop reason."""
+        if self.tool_calls:
+            return "tool_calls"
+        return "length" if self.answer.truncated else "stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +63,9 @@ class StreamFrames:
     tail: tuple[bytes, ...]
     terminator: bytes
     malformed: bytes
+    # The token index halfway into the first tool call's arguments, when the answer calls
+    # tools: where the stream_cut_tool_arguments fault cuts.
+    tool_arguments_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +122,11 @@ class Dialect(Protocol):
     def error_body(self, error: ProviderError) -> bytes: ...
 
     def new_message_id(self) -> str: ...
+
+    @property
+    def tool_id_prefix(self) -> str:
+        """How the provider's tool-call ids begin (``call_``, ``toolu_``)."""
+        ...
 
     def success_body(self, reply: Reply) -> bytes: ...
 

@@ -22,7 +22,13 @@ from mock_provider.limiter import SlidingWindowLimiter
 PROVIDERS: Final = ("openai", "anthropic")
 
 STREAM_KINDS: Final = frozenset(
-    {"stream_cut", "stream_stall", "stream_malformed_event", "stream_no_done"}
+    {
+        "stream_cut",
+        "stream_cut_tool_arguments",
+        "stream_stall",
+        "stream_malformed_event",
+        "stream_no_done",
+    }
 )
 """Faults that only make sense mid-stream; a non-streaming request gets a normal answer."""
 

@@ -17,8 +17,19 @@ from mock_provider.dialect import (
     masked_key,
     random_id,
 )
+from mock_provider.openai_frames import (
+    SYSTEM_FINGERPRINT,
+    openai_stream_frames,
+    openai_tool_use,
+)
+from mock_provider.openai_frames import (
+    choice_json as _choice,
+)
+from mock_provider.openai_frames import (
+    usage_json as _usage,
+)
 from shared.chat_parsing import parse_chat_request
-from shared.models import openai_error_body
+from shared.models import estimate_tokens, openai_error_body
 
 PATH: Final = "/v1/chat/completions"
 CONTEXT_WINDOW_TOKENS: Final = 8192
@@ -96,8 +107,17 @@ class OpenAIDialect:
             code="invalid_api_key",
         )
 
+    @property
+    def tool_id_prefix(self) -> str:
+        return "call_"
+
     def parse_call(self, body: object) -> ChatCall:
         request = parse_chat_request(body)
+        response_format = request.response_format or {}
+        kind = response_format.get("type")
+        schema = (
+            response_format.get("json_schema", {}).get("schema") if kind == "json_schema" else None
+        )
         return ChatCall(
             model=request.model,
             prompt=request.prompt_text,
@@ -106,6 +126,10 @@ class OpenAIDialect:
             stream=request.stream,
             include_usage=request.stream_options is not None
             and request.stream_options.include_usage,
+            tool_use=openai_tool_use(request),
+            choices=request.n,
+            json_mode=kind == "json_object",
+            json_schema=schema if kind == "json_schema" else None,
         )
 
     def bad_request(self, param: str | None, message: str, code: str) -> ProviderError:
@@ -149,58 +173,24 @@ class OpenAIDialect:
         return random_id("chatcmpl-")
 
     def success_body(self, reply: Reply) -> bytes:
-        call, answer = reply.call, reply.answer
+        call = reply.call
+        answers = (reply.answer, *reply.more_answers)
+        choices = [_choice(reply, index, answer) for index, answer in enumerate(answers)]
+        completion_tokens = sum(answer.tokens for answer in answers) + sum(
+            estimate_tokens(c.arguments) for c in reply.tool_calls
+        )
         return orjson.dumps(
             {
                 "id": reply.message_id,
                 "object": "chat.completion",
                 "created": reply.created,
                 "model": call.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer.text, "refusal": None},
-                        "logprobs": None,
-                        "finish_reason": "length" if answer.truncated else "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": call.prompt_tokens,
-                    "completion_tokens": answer.tokens,
-                    "total_tokens": call.prompt_tokens + answer.tokens,
-                },
-                "system_fingerprint": None,
+                "choices": choices,
+                "usage": _usage(call.prompt_tokens, completion_tokens),
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+                "service_tier": "default",
             }
         )
 
     def stream_frames(self, reply: Reply) -> StreamFrames:
-        call, answer = reply.call, reply.answer
-        base: dict[str, Any] = {
-            "id": reply.message_id,
-            "object": "chat.completion.chunk",
-            "created": reply.created,
-            "model": call.model,
-            "system_fingerprint": None,
-        }
-        if call.include_usage:
-            base["usage"] = None
-
-        def chunk(delta: Mapping[str, Any], finish_reason: str | None = None) -> bytes:
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            return _sse({**base, "choices": [choice]})
-
-        tail = [chunk({}, "length" if answer.truncated else "stop")]
-        if call.include_usage:
-            usage = {
-                "prompt_tokens": call.prompt_tokens,
-                "completion_tokens": answer.tokens,
-                "total_tokens": call.prompt_tokens + answer.tokens,
-            }
-            tail.append(_sse({**base, "choices": [], "usage": usage}))
-        return StreamFrames(
-            head=(chunk({"role": "assistant", "content": "", "refusal": None}),),
-            tokens=tuple(chunk({"content": piece}) for piece in answer.pieces),
-            tail=tuple(tail),
-            terminator=b"data: [DONE]\n\n",
-            malformed=b'data: {"id": "' + reply.message_id.encode() + b'", "choices": [{"del\n\n',
-        )
+        return openai_stream_frames(reply)

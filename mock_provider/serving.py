@@ -16,7 +16,7 @@ from typing import Final
 import orjson
 from aiohttp import web
 
-from mock_provider.answers import make_answer
+from mock_provider.answers import Answer, make_answer
 from mock_provider.attempt_log import AttemptEntry
 from mock_provider.connection import ConnectionDropped, drop_connection
 from mock_provider.dialect import (
@@ -31,6 +31,7 @@ from mock_provider.faults import ERROR_KINDS, Fault, ProviderFaults
 from mock_provider.logs import ACCESS_LOGGER
 from mock_provider.state import STATE_KEY, MockState
 from mock_provider.streaming import send_stream, stream_steps
+from mock_provider.tools import calls_for, json_answer
 from shared.models import FieldError
 
 NOMINAL_RPM_LIMIT: Final = 500
@@ -77,6 +78,15 @@ def rate_limit_for(fault: Fault, faults: ProviderFaults) -> RateLimit:
             limit, 0, params.retry_after_ms / 1000, retry_after_ms=params.retry_after_ms
         )
     return RateLimit(limit, 0, float(params.retry_after_s))
+
+
+def answer_for(call: ChatCall, choice: int = 0) -> Answer:
+    """Choice ``choice``'s answer: the deterministic text (each choice its own), or JSON."""
+    prompt = call.prompt if choice == 0 else f"{call.prompt}\n#{choice}"
+    answer = make_answer(prompt, call.max_tokens)
+    if call.json_mode or call.json_schema is not None:
+        return Answer(json_answer(answer.text, call.json_schema), truncated=False)
+    return answer
 
 
 def wait_before_answer_s(fault: Fault, faults: ProviderFaults, stream: bool) -> float:
@@ -171,9 +181,11 @@ class _Exchange:
             return self._error(error, headers)
         reply = Reply(
             call=call,
-            answer=make_answer(call.prompt, call.max_tokens),
+            answer=answer_for(call),
             message_id=self.dialect.new_message_id(),
             created=int(self.state.clock.wall()),
+            tool_calls=calls_for(call.tool_use, call.prompt, self.dialect.tool_id_prefix),
+            more_answers=tuple(answer_for(call, choice) for choice in range(1, call.choices)),
         )
         if kind == "malformed_json":
             body = self.dialect.success_body(reply)

@@ -43,6 +43,10 @@ def _token_steps(
     tokens = frames.tokens
     count = len(tokens)
     cut_at = _fault_index(kind, "stream_cut", params.stream_cut_after_tokens, count)
+    if kind == "stream_cut_tool_arguments":
+        # Inside a tool call's arguments; an answer that calls no tool is cut like stream_cut.
+        at = frames.tool_arguments_at
+        cut_at = min(params.stream_cut_after_tokens if at is None else at, count)
     stall_at = _fault_index(kind, "stream_stall", params.stall_after_tokens, count)
     malformed_at = _fault_index(
         kind, "stream_malformed_event", params.malformed_event_after_tokens, count

@@ -38,7 +38,10 @@ async def test_completion_has_the_chat_completion_shape(mock: Client) -> None:
         "prompt_tokens": estimate_tokens(PROMPT),
         "completion_tokens": estimate_tokens(answer_text(PROMPT)),
         "total_tokens": estimate_tokens(PROMPT) + estimate_tokens(answer_text(PROMPT)),
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     }
+    assert body["system_fingerprint"] == "fp_mock"
 
 
 async def test_answer_is_the_same_for_the_same_prompt(mock: Client) -> None:
