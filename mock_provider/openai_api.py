@@ -19,6 +19,7 @@ from mock_provider.dialect import (
 )
 from mock_provider.openai_frames import (
     SYSTEM_FINGERPRINT,
+    completion_tokens,
     openai_stream_frames,
     openai_tool_use,
 )
@@ -29,7 +30,7 @@ from mock_provider.openai_frames import (
     usage_json as _usage,
 )
 from shared.chat_parsing import parse_chat_request
-from shared.models import estimate_tokens, openai_error_body
+from shared.models import openai_error_body
 
 PATH: Final = "/v1/chat/completions"
 CONTEXT_WINDOW_TOKENS: Final = 8192
@@ -176,9 +177,6 @@ class OpenAIDialect:
         call = reply.call
         answers = (reply.answer, *reply.more_answers)
         choices = [_choice(reply, index, answer) for index, answer in enumerate(answers)]
-        completion_tokens = sum(answer.tokens for answer in answers) + sum(
-            estimate_tokens(c.arguments) for c in reply.tool_calls
-        )
         return orjson.dumps(
             {
                 "id": reply.message_id,
@@ -186,7 +184,7 @@ class OpenAIDialect:
                 "created": reply.created,
                 "model": call.model,
                 "choices": choices,
-                "usage": _usage(call.prompt_tokens, completion_tokens),
+                "usage": _usage(call.prompt_tokens, completion_tokens(reply)),
                 "system_fingerprint": SYSTEM_FINGERPRINT,
                 "service_tier": "default",
             }

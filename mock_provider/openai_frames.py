@@ -50,6 +50,16 @@ def openai_tool_use(request: ChatRequest) -> ToolUse:
     )
 
 
+def completion_tokens(reply: Reply) -> int:
+    """Tokens of what the answer says: each choice's text, or the first one's tool calls."""
+    first = (
+        sum(estimate_tokens(c.arguments) for c in reply.tool_calls)
+        if reply.tool_calls
+        else reply.answer.tokens
+    )
+    return first + sum(answer.tokens for answer in reply.more_answers)
+
+
 def usage_json(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt_tokens,
@@ -117,10 +127,7 @@ def openai_stream_frames(reply: Reply) -> StreamFrames:
     last = len(answers) - 1
     tail = [chunk(last, {}, _finish(reply, last, answers[last]))]
     if call.include_usage:
-        completion_tokens = sum(a.tokens for a in answers) + sum(
-            estimate_tokens(c.arguments) for c in reply.tool_calls
-        )
-        usage = usage_json(call.prompt_tokens, completion_tokens)
+        usage = usage_json(call.prompt_tokens, completion_tokens(reply))
         tail.append(_sse({**base, "choices": [], "usage": usage}))
     return StreamFrames(
         head=head,

@@ -137,6 +137,8 @@ def _typed(kind: object, schema: Mapping[str, Any], text: str, depth: int) -> An
                 return ["x"] * count
             return [instance(items, text, depth + 1) for _ in range(count)]
     properties = schema.get("properties")
+    if properties is None and "required" not in schema and schema.get("additionalProperties", True):
+        return {"answer": text}  # any object will do (JSON mode's schema): say something
     properties = properties if isinstance(properties, dict) else {}
     required = schema.get("required")
     names = list(properties)
