@@ -45,9 +45,7 @@ def _client(target: Target) -> openai.AsyncOpenAI:
     )
 
 
-async def _turn(
-    client: openai.AsyncOpenAI, model: str, messages: list[Any], stream: bool
-) -> Any:
+async def _turn(client: openai.AsyncOpenAI, model: str, messages: list[Any], stream: bool) -> Any:
     """One model turn: the assistant message, rebuilt by the SDK itself when streamed."""
     if not stream:
         completion = await client.chat.completions.create(
