@@ -24,7 +24,7 @@ class Capability(StrEnum):
     MULTIPLE_CHOICES = "n"  # n > 1
     JSON_MODE = "json_mode"  # response_format json_object
     JSON_SCHEMA = "json_schema"  # response_format json_schema
-    JSON_SCHEMA_WITH_TOOLS = "json_schema_with_tools"  # both in one request
+    STRUCTURED_OUTPUT_WITH_TOOLS = "structured_output_with_tools"  # JSON and tools at once
     IMAGES = "images"
     LOGPROBS = "logprobs"
     PREFILL = "prefill"  # continues a conversation that ends in an assistant message
@@ -72,10 +72,10 @@ def needs(request: ChatRequest) -> tuple[Need, ...]:
         found.append(Need(Capability.JSON_MODE, "response_format", "JSON mode"))
     elif kind == "json_schema":
         found.append(Need(Capability.JSON_SCHEMA, "response_format", "a JSON schema"))
-        if request.tools:
-            found.append(
-                Need(Capability.JSON_SCHEMA_WITH_TOOLS, "response_format", "a schema and tools")
-            )
+    if kind in ("json_object", "json_schema") and request.tools:
+        found.append(
+            Need(Capability.STRUCTURED_OUTPUT_WITH_TOOLS, "response_format", "JSON with tools")
+        )
     if request.logprobs:
         found.append(Need(Capability.LOGPROBS, "logprobs", "logprobs"))
     image_at = _first_image(request)

@@ -58,6 +58,8 @@ _KNOWN_REQUEST_FIELDS: Final = frozenset(
     }
 )
 _KNOWN_MESSAGE_FIELDS: Final = frozenset({"role", "content", "name"})
+_PLAIN_ROLES: Final = OPENAI_ROLES - {"tool"}
+"""Roles a message of just role and text may have: a tool message also needs its call id."""
 
 
 # The __init__ that dataclasses generate for a frozen class sets each field through
@@ -182,7 +184,7 @@ def parse_message(raw: object, index: int, open_calls: set[str] | None = None) -
         role = raw.get("role")
         content = raw.get("content")
         # Nearly every message is just a known role and a text: nothing more to check.
-        if isinstance(content, str) and isinstance(role, str) and role in OPENAI_ROLES:
+        if isinstance(content, str) and isinstance(role, str) and role in _PLAIN_ROLES:
             return _text_message(role, content)
     return _parse_any_message(raw, index, open_calls)
 
