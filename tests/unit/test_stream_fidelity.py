@@ -8,14 +8,12 @@ from typing import Any
 
 import orjson
 
-# make_stack is the harness's fixture, imported so pytest finds it here too.
 from tests.unit.test_stream_app import (
     HANG,
     OA_DONE,
     OPENAI_PATH,
     Reply,
     StackFactory,
-    make_stack,  # noqa: F401
     sse,
 )
 
