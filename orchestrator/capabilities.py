@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from shared.models import ChatRequest
 
@@ -78,19 +78,21 @@ def needs(request: ChatRequest) -> tuple[Need, ...]:
         )
     if request.logprobs:
         found.append(Need(Capability.LOGPROBS, "logprobs", "logprobs"))
-    image_at = _first_image(request)
-    if image_at is not None:
-        found.append(Need(Capability.IMAGES, image_at, "an image"))
-    return tuple(found)
-
-
-def _first_image(request: ChatRequest) -> str | None:
     for index, message in enumerate(request.messages):
         content = message.content
         if content.__class__ is list:  # text, as nearly every message is, has no parts
-            for part_index, part in enumerate(content):
-                if part.get("type") == "image_url":
-                    return f"messages[{index}].content[{part_index}]"
+            image_at = _first_image(content)
+            if image_at is not None:
+                param = f"messages[{index}].content[{image_at}]"
+                found.append(Need(Capability.IMAGES, param, "an image"))
+                break
+    return tuple(found)
+
+
+def _first_image(parts: list[dict[str, Any]]) -> int | None:
+    for index, part in enumerate(parts):
+        if part.get("type") == "image_url":
+            return index
     return None
 
 

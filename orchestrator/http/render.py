@@ -21,9 +21,12 @@ def completion_response(result: Success, completion: Completion, request_id: str
         body = dict(completion.body)
         if body.get("model") is None:
             body["model"] = result.deployment.model
-        for key, value in orchestrator_fields(result, request_id).items():
-            body.setdefault(key, value)
-        body.setdefault("content", completion.content)
+        ours = orchestrator_fields(result, request_id)
+        ours["content"] = completion.content
+        if body.keys().isdisjoint(ours):
+            body.update(ours)  # as every provider's body has it
+        else:
+            body.update({k: v for k, v in ours.items() if k not in body})
         return json_response(body)
     return json_response(
         {

@@ -79,7 +79,9 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
     if request.extra:
         _check_stream_mode(request.extra)
     _check_nesting(request)
-    _check_capabilities(request, router)
+    lacking = router.unable(request)
+    if lacking is not None:
+        raise _unsupported(lacking, request)
     if request.max_tokens is not None:
         _check_max_tokens(request.max_tokens, request, router)
     _check_context_length(request, router)
@@ -112,18 +114,16 @@ def _check_nesting(request: ChatRequest) -> None:
         )
 
 
-def _check_capabilities(request: ChatRequest, router: RouteLimits) -> None:
+def _unsupported(lacking: Need, request: ChatRequest) -> ValidationError:
     """Never a silent downgrade: a request no deployment can honour is the caller's to change."""
-    lacking = router.unable(request)
-    if lacking is not None:
-        raise ValidationError(
-            HTTP_BAD_REQUEST,
-            f"Invalid '{lacking.param}': {lacking.why} is not supported by any deployment "
-            f"serving '{shown(request.model)}' (none declares the '{lacking.capability}' "
-            "capability).",
-            lacking.param,
-            "unsupported_parameter",
-        )
+    return ValidationError(
+        HTTP_BAD_REQUEST,
+        f"Invalid '{lacking.param}': {lacking.why} is not supported by any deployment "
+        f"serving '{shown(request.model)}' (none declares the '{lacking.capability}' "
+        "capability).",
+        lacking.param,
+        "unsupported_parameter",
+    )
 
 
 def _check_stream_mode(extra: Mapping[str, Any]) -> None:
