@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 from orchestrator.breaker import BreakerRegistry
 from orchestrator.decision import (
@@ -42,6 +42,11 @@ from orchestrator.policies import DeadlinePolicy, RetryPolicy
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord, ChatRequest
+
+SKIPPED_UNSUPPORTED: Final = "skipped_unsupported"
+"""The attempt log's outcome for a deployment the plan left out (it cannot honour the request)."""
+SKIP: Final = "skip"
+"""... and its decision."""
 
 
 class Upstream(Protocol):
@@ -364,12 +369,12 @@ def _skip_records(plan: RoutePlan) -> tuple[AttemptRecord, ...]:
                 attempt=0,
                 provider=deployment.provider.name,
                 model=deployment.model,
-                outcome="skipped_unsupported",
+                outcome=SKIPPED_UNSUPPORTED,
                 status=None,
                 latency_ms=0.0,
                 backoff_ms=0.0,
                 error=reason,
-                decision="skip",
+                decision=SKIP,
             )
         )
     return tuple(records)
