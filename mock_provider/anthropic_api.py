@@ -9,7 +9,13 @@ from typing import Any, Final
 
 import orjson
 
-from mock_provider.anthropic_tools import parse_tool_use, tool_blocks, tool_events
+from mock_provider.anthropic_frames import (
+    anthropic_stream_frames,
+    content_of,
+    output_tokens,
+    stop_reason,
+)
+from mock_provider.anthropic_tools import parse_tool_use
 from mock_provider.dialect import (
     ChatCall,
     ProviderError,
@@ -160,10 +166,6 @@ def _parse_body(body: object) -> ChatCall:
     )
 
 
-def _event(name: str, payload: Mapping[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-
-
 def _rate_limit_headers(rate: RateLimit) -> dict[str, str]:
     reset_at = datetime.now(UTC) + timedelta(seconds=rate.reset_s)
     headers = {
@@ -246,85 +248,20 @@ class AnthropicDialect:
         return "toolu_01"
 
     def success_body(self, reply: Reply) -> bytes:
-        call, answer = reply.call, reply.answer
-        content = (
-            tool_blocks(reply.tool_calls)
-            if reply.tool_calls
-            else [{"type": "text", "text": answer.text}]
-        )
+        call = reply.call
+        usage = {"input_tokens": call.prompt_tokens, "output_tokens": output_tokens(reply)}
         return orjson.dumps(
             {
                 "id": reply.message_id,
                 "type": "message",
                 "role": "assistant",
                 "model": call.model,
-                "content": content,
-                "stop_reason": _stop_reason(reply),
+                "content": content_of(reply),
+                "stop_reason": stop_reason(reply),
                 "stop_sequence": None,
-                "usage": {"input_tokens": call.prompt_tokens, "output_tokens": _output(reply)},
+                "usage": usage,
             }
         )
 
     def stream_frames(self, reply: Reply) -> StreamFrames:
-        call, answer = reply.call, reply.answer
-        message: dict[str, Any] = {
-            "id": reply.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": call.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": call.prompt_tokens, "output_tokens": 1},
-        }
-        head: tuple[bytes, ...] = (
-            _event("message_start", {"type": "message_start", "message": message}),
-        )
-        arguments_at: int | None = None
-        if reply.tool_calls:
-            head += (_event("ping", {"type": "ping"}),)
-            tokens, arguments_at = tool_events(reply.tool_calls, 0, _event)
-            closing: tuple[bytes, ...] = ()
-        else:
-            text_start = {"type": "text", "text": ""}
-            head += (
-                _event(
-                    "content_block_start",
-                    {"type": "content_block_start", "index": 0, "content_block": text_start},
-                ),
-                _event("ping", {"type": "ping"}),
-            )
-            tokens = [_text_delta(piece) for piece in answer.pieces]
-            closing = (_event("content_block_stop", {"type": "content_block_stop", "index": 0}),)
-        finish = {
-            "type": "message_delta",
-            "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
-            "usage": {"output_tokens": _output(reply)},
-        }
-        return StreamFrames(
-            head=head,
-            tokens=tuple(tokens),
-            tail=(*closing, _event("message_delta", finish)),
-            terminator=_event("message_stop", {"type": "message_stop"}),
-            malformed=b'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\n\n',
-            tool_arguments_at=arguments_at,
-        )
-
-
-def _text_delta(piece: str) -> bytes:
-    delta = {"type": "text_delta", "text": piece}
-    return _event(
-        "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
-    )
-
-
-def _stop_reason(reply: Reply) -> str:
-    if reply.tool_calls:
-        return "tool_use"
-    return "max_tokens" if reply.answer.truncated else "end_turn"
-
-
-def _output(reply: Reply) -> int:
-    if reply.tool_calls:
-        return sum(estimate_tokens(c.arguments) for c in reply.tool_calls)
-    return reply.answer.tokens
+        return anthropic_stream_frames(reply)

@@ -18,7 +18,6 @@ from shared.models import FieldError
 TOOL_ID: Final = re.compile(r"[a-zA-Z0-9_-]+")
 TOOL_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 CHOICE_TYPES: Final = ("auto", "any", "tool", "none")
-ARGUMENT_FRAGMENT_CHARS: Final = 8
 
 
 def _error(param: str, message: str) -> FieldError:
@@ -146,8 +145,7 @@ def tool_events(
                 {"type": "content_block_start", "index": index, "content_block": block},
             )
         )
-        size = ARGUMENT_FRAGMENT_CHARS
-        fragments = [call.arguments[i : i + size] for i in range(0, len(call.arguments), size)]
+        fragments = call.fragments
         if offset == 0:
             middle = len(out) + len(fragments) // 2
         out.extend(

@@ -17,8 +17,6 @@ from mock_provider.tools import ToolCall, ToolSpec, ToolUse
 from shared.models import ChatRequest, estimate_tokens
 
 SYSTEM_FINGERPRINT: Final = "fp_mock"
-ARGUMENT_FRAGMENT_CHARS: Final = 8
-"""How much of a call's JSON arguments each chunk carries, as real streams split them."""
 
 
 def _sse(payload: Mapping[str, Any]) -> bytes:
@@ -157,7 +155,7 @@ def _tool_call_chunks(calls: tuple[ToolCall, ...], tokens: list[bytes], chunk: A
             "function": {"name": call.name, "arguments": ""},
         }
         tokens.append(chunk(0, {"tool_calls": [opening]}))
-        fragments = _fragments(call.arguments)
+        fragments = call.fragments
         if tool_index == 0:
             middle = len(tokens) + len(fragments) // 2
         tokens.extend(
@@ -165,8 +163,3 @@ def _tool_call_chunks(calls: tuple[ToolCall, ...], tokens: list[bytes], chunk: A
             for f in fragments
         )
     return middle
-
-
-def _fragments(arguments: str) -> list[str]:
-    size = ARGUMENT_FRAGMENT_CHARS
-    return [arguments[i : i + size] for i in range(0, len(arguments), size)]

@@ -24,6 +24,8 @@ from typing import Any, Final
 
 import orjson
 
+ARGUMENT_FRAGMENT_CHARS: Final = 8
+"""How much of a call's JSON arguments each stream event carries, as real streams split them."""
 MAX_SCHEMA_DEPTH: Final = 8
 """Deeper schemas get an empty object there: an instance, if not an interesting one."""
 
@@ -55,6 +57,12 @@ class ToolCall:
     @property
     def input(self) -> Any:
         return orjson.loads(self.arguments)
+
+    @property
+    def fragments(self) -> list[str]:
+        """The arguments as a stream sends them, piece by piece."""
+        size = ARGUMENT_FRAGMENT_CHARS
+        return [self.arguments[i : i + size] for i in range(0, len(self.arguments), size)]
 
 
 def calls_for(use: ToolUse, prompt: str, id_prefix: str) -> tuple[ToolCall, ...]:
