@@ -10,6 +10,7 @@ from aiohttp import web
 
 from orchestrator.answers import Completion
 from orchestrator.engine import Success
+from orchestrator.http.body import BodyError, read_body
 from orchestrator.http.caller_timeout import TIMEOUT_HEADER, BadTimeoutHeader, caller_deadline_s
 from orchestrator.http.context import REQUEST_ID_HEADER, SUMMARY_KEY, request_id_from
 from orchestrator.http.keys import (
@@ -21,13 +22,7 @@ from orchestrator.http.keys import (
     TELEMETRY_KEY,
 )
 from orchestrator.http.openai_chunks import ChunkEncoder
-from orchestrator.http.render import (
-    bad_encoding,
-    body_timeout,
-    completion_response,
-    failure_response,
-    too_large,
-)
+from orchestrator.http.render import body_error, completion_response, failure_response
 from orchestrator.http.responses import error_response
 from orchestrator.http.validation import ValidationError, validate_chat_request
 from orchestrator.streaming.reader import UpstreamStream
@@ -43,21 +38,10 @@ validation_log: Final = logging.getLogger("orchestrator.validation")
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     request_id = REQUEST_ID.get() or request_id_from(request)
     app = request.app
-    limit = app[CONFIG_KEY].server.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return too_large(limit, request_id)
     try:
-        if request.content.is_eof():  # the whole body came with the head, as most do
-            raw = await request.read()
-        else:
-            async with asyncio.timeout(app[CONFIG_KEY].server.body_read_timeout_s):
-                raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return too_large(limit, request_id)
-    except TimeoutError:
-        return body_timeout(app[CONFIG_KEY].server.body_read_timeout_s, request_id)
-    except web.RequestPayloadError as exc:  # a broken Content-Encoding, a body cut short
-        return bad_encoding(str(exc.__cause__ or exc), request_id)
+        raw = await read_body(request, app[CONFIG_KEY].server)
+    except BodyError as exc:
+        return body_error(exc, request_id)
     try:
         chat = validate_chat_request(raw, app[ROUTER_KEY])
     except ValidationError as exc:

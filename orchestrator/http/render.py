@@ -10,6 +10,7 @@ from aiohttp import web
 
 from orchestrator.answers import Completion
 from orchestrator.engine import Failure, Success
+from orchestrator.http.body import BodyError
 from orchestrator.http.responses import error_response, json_response
 from shared.models import attempts_json, openai_error_body
 
@@ -72,28 +73,10 @@ def failure_response(result: Failure, request_id: str) -> web.Response:
     return error_response(result.status, body, request_id, headers)
 
 
-def too_large(limit: int, request_id: str) -> web.Response:
-    message = f"The request body is larger than the limit of {limit} bytes."
-    return _body_error(413, message, "request_too_large", request_id, reusable=True)
-
-
-def body_timeout(limit_s: float, request_id: str) -> web.Response:
-    message = f"The request body did not arrive within {limit_s:g} s."
-    return _body_error(408, message, "request_timeout", request_id, reusable=False)
-
-
-def bad_encoding(reason: str, request_id: str) -> web.Response:
-    message = f"The request body could not be decoded as its Content-Encoding says: {reason[:200]}"
-    return _body_error(400, message, "invalid_content_encoding", request_id, reusable=False)
-
-
-def _body_error(
-    status: int, message: str, code: str, request_id: str, *, reusable: bool
-) -> web.Response:
-    """A body we could not take; ``reusable`` False when the rest of it may still be on the
-    wire or cannot be read, so the connection must close with the answer."""
-    body = openai_error_body(message, "invalid_request_error", None, code)
-    response = error_response(status, body, request_id)
-    if not reusable:
+def body_error(error: BodyError, request_id: str) -> web.Response:
+    """A body we could not take, in OpenAI's error shape."""
+    body = openai_error_body(error.message, "invalid_request_error", None, error.code)
+    response = error_response(error.status, body, request_id)
+    if not error.reusable:
         response.force_close()
     return response

@@ -19,6 +19,7 @@ from orchestrator.providers.anthropic_stream import AnthropicStreamTranslator
 from orchestrator.providers.base import common_headers
 from orchestrator.providers.errors import ProviderError, error_outcome, parse_error_body
 from orchestrator.transport.base import UpstreamRequest
+from shared.anthropic_parsing import ANTHROPIC_BETA
 from shared.models import ChatRequest
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class AnthropicAdapter:
     ) -> UpstreamRequest:
         headers = common_headers(request, request_id, attempt_number)
         headers["anthropic-version"] = ANTHROPIC_VERSION
+        beta = request.extra.get(ANTHROPIC_BETA)
+        if isinstance(beta, str):  # an Anthropic-API caller's own beta features
+            headers["anthropic-beta"] = beta
         api_key = deployment.provider.api_key
         if api_key:
             headers["x-api-key"] = api_key

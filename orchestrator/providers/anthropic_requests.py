@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from shared.anthropic_parsing import ANTHROPIC_FIELDS
 from shared.models import ChatMessage, ChatRequest
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
         body["metadata"] = {"user_id": user}
     if request.stream:
         body["stream"] = True
+    own = request.extra.get(ANTHROPIC_FIELDS)
+    if own:  # what an Anthropic-API caller sent that has no OpenAI equivalent (thinking, ...)
+        body.update(own)
     return body
 
 

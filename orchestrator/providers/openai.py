@@ -26,13 +26,14 @@ from orchestrator.providers.base import (
 from orchestrator.providers.errors import ProviderError, error_outcome, parse_error_body
 from orchestrator.providers.openai_stream import OpenAIStreamTranslator
 from orchestrator.transport.base import UpstreamRequest
+from shared.anthropic_parsing import ANTHROPIC_BETA, ANTHROPIC_FIELDS
 from shared.models import ChatMessage, ChatRequest, Usage
 
 if TYPE_CHECKING:
     from orchestrator.routing.router import Deployment
 
 CHAT_COMPLETIONS_PATH: Final = "/v1/chat/completions"
-ORCHESTRATOR_ONLY_FIELDS: Final = frozenset({"stream_mode"})
+ORCHESTRATOR_ONLY_FIELDS: Final = frozenset({"stream_mode", ANTHROPIC_FIELDS, ANTHROPIC_BETA})
 """Orchestrator request fields that ride in ``extra`` but must never go upstream."""
 CONTEXT_LENGTH_CODES: Final = frozenset({"context_length_exceeded"})
 # "content_filter" is what Azure OpenAI answers with.
