@@ -25,6 +25,7 @@ from mock_provider.dialect import (
     masked_key,
     random_id,
 )
+from shared.anthropic_fields import field_required, wrong_type
 from shared.models import FieldError, anthropic_error_body, estimate_tokens
 
 PATH: Final = "/v1/messages"
@@ -41,48 +42,25 @@ _SERVER_ERRORS: Final[Mapping[str, tuple[int, str, str]]] = {
 }
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    return {
-        type(None): "null",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-    }.get(type(value), type(value).__name__)
-
-
-def _field_required(param: str) -> FieldError:
-    return FieldError(param, f"{param}: Field required", "missing_required_parameter")
-
-
-def _wrong_type(param: str, expected: str, value: object) -> FieldError:
-    return FieldError(
-        param, f"{param}: Input should be {expected}, got {_type_name(value)}", "invalid_type"
-    )
-
-
 def _text_of_blocks(blocks: list[Any], param: str) -> str:
     """Check content blocks; return their text. Non-text blocks (images, tools) pass unread."""
     texts: list[str] = []
     for index, block in enumerate(blocks):
         block_param = f"{param}.{index}"
         if not isinstance(block, dict):
-            raise _wrong_type(block_param, "a valid dictionary", block)
+            raise wrong_type(block_param, "a valid dictionary", block)
         block_type = block.get("type")
         if block_type is None:
-            raise _field_required(f"{block_param}.type")
+            raise field_required(f"{block_param}.type")
         if not isinstance(block_type, str):
-            raise _wrong_type(f"{block_param}.type", "a valid string", block_type)
+            raise wrong_type(f"{block_param}.type", "a valid string", block_type)
         if block_type == "text":
             text = block.get("text")
             if not isinstance(text, str):
                 raise (
-                    _field_required(f"{block_param}.text")
+                    field_required(f"{block_param}.text")
                     if text is None
-                    else _wrong_type(f"{block_param}.text", "a valid string", text)
+                    else wrong_type(f"{block_param}.text", "a valid string", text)
                 )
             texts.append(text)
         elif block_type == "tool_result":
@@ -97,26 +75,26 @@ def _content_text(raw: object, param: str) -> str:
         return raw
     if isinstance(raw, list):
         return _text_of_blocks(raw, param)
-    raise _wrong_type(param, "a valid string or a list of content blocks", raw)
+    raise wrong_type(param, "a valid string or a list of content blocks", raw)
 
 
 def _message_text(raw: object, index: int) -> str:
     param = f"messages.{index}"
     if not isinstance(raw, dict):
-        raise _wrong_type(param, "a valid dictionary", raw)
+        raise wrong_type(param, "a valid dictionary", raw)
     role = raw.get("role")
     if role is None:
-        raise _field_required(f"{param}.role")
+        raise field_required(f"{param}.role")
     if role not in ROLES:
         raise FieldError(f"{param}.role", f"{param}.role: Input should be 'user' or 'assistant'")
     if "content" not in raw:
-        raise _field_required(f"{param}.content")
+        raise field_required(f"{param}.content")
     return _content_text(raw["content"], f"{param}.content")
 
 
 def _required(body: Mapping[str, Any], name: str) -> Any:
     if body.get(name) is None:
-        raise _field_required(name)
+        raise field_required(name)
     return body[name]
 
 
@@ -124,12 +102,12 @@ def _check_optional(body: Mapping[str, Any]) -> None:
     temperature = body.get("temperature")
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-            raise _wrong_type("temperature", "a valid number", temperature)
+            raise wrong_type("temperature", "a valid number", temperature)
         if not TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]:
             raise FieldError("temperature", "temperature: range: 0..1")
     stop = body.get("stop_sequences")
     if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
-        raise _wrong_type("stop_sequences", "a valid list of strings", stop)
+        raise wrong_type("stop_sequences", "a valid list of strings", stop)
 
 
 def _parse_body(body: object) -> ChatCall:
@@ -137,15 +115,15 @@ def _parse_body(body: object) -> ChatCall:
         raise FieldError(None, "Request body must be a JSON object", "invalid_type")
     model = _required(body, "model")
     if not isinstance(model, str) or not model:
-        raise _wrong_type("model", "a non-empty string", model)
+        raise wrong_type("model", "a non-empty string", model)
     max_tokens = _required(body, "max_tokens")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise _wrong_type("max_tokens", "a valid integer", max_tokens)
+        raise wrong_type("max_tokens", "a valid integer", max_tokens)
     if max_tokens < 1:
         raise FieldError("max_tokens", "max_tokens: Input should be greater than or equal to 1")
     messages = _required(body, "messages")
     if not isinstance(messages, list):
-        raise _wrong_type("messages", "a valid list", messages)
+        raise wrong_type("messages", "a valid list", messages)
     if not messages:
         raise FieldError("messages", "messages: at least one message is required")
     texts = [_message_text(raw, index) for index, raw in enumerate(messages)]
@@ -154,7 +132,7 @@ def _parse_body(body: object) -> ChatCall:
         texts.insert(0, _content_text(system, "system"))
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
-        raise _wrong_type("stream", "a valid boolean", stream)
+        raise wrong_type("stream", "a valid boolean", stream)
     _check_optional(body)
     return ChatCall(
         model=model,

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import orjson
 
+from shared.anthropic_fields import field_required, wrong_type
 from shared.chat_parsing import parse_chat_request
 from shared.models import ChatRequest, FieldError
 
@@ -47,23 +48,6 @@ _KNOWN: Final = frozenset(
 ROLES: Final = ("user", "assistant")
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    names = {type(None): "null", int: "an integer", float: "a number", str: "a string"}
-    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
-
-
-def _wrong(param: str, expected: str, value: object) -> FieldError:
-    return FieldError(
-        param, f"{param}: Input should be {expected}, got {_type_name(value)}", "invalid_type"
-    )
-
-
-def _required(param: str) -> FieldError:
-    return FieldError(param, f"{param}: Field required", "missing_required_parameter")
-
-
 def parse_messages_request(body: object, beta: str | None = None) -> ChatRequest:
     """An Anthropic Messages body as our request; :class:`FieldError` names a bad field.
 
@@ -73,10 +57,10 @@ def parse_messages_request(body: object, beta: str | None = None) -> ChatRequest
         raise FieldError(None, "Request body must be a JSON object", "invalid_type")
     for name in ("model", "max_tokens", "messages"):
         if body.get(name) is None:
-            raise _required(name)
+            raise field_required(name)
     max_tokens = body["max_tokens"]
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise _wrong("max_tokens", "a valid integer", max_tokens)
+        raise wrong_type("max_tokens", "a valid integer", max_tokens)
     if max_tokens < 1:
         raise FieldError("max_tokens", "max_tokens: Input should be greater than or equal to 1")
     temperature = body.get("temperature")
@@ -109,13 +93,13 @@ def _options(body: Mapping[str, Any], openai: dict[str, Any]) -> None:
     stop = body.get("stop_sequences")
     if stop is not None:
         if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise _wrong("stop_sequences", "a valid list of strings", stop)
+            raise wrong_type("stop_sequences", "a valid list of strings", stop)
         if stop:
             openai["stop"] = stop
     metadata = body.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):
-            raise _wrong("metadata", "a valid dictionary", metadata)
+            raise wrong_type("metadata", "a valid dictionary", metadata)
         if isinstance(metadata.get("user_id"), str):
             openai["user"] = metadata["user_id"]
     tools = body.get("tools")
@@ -132,41 +116,43 @@ def _system(raw: object) -> list[dict[str, Any]]:
     if isinstance(raw, str):
         return [{"role": "system", "content": raw}] if raw else []
     if not isinstance(raw, list):
-        raise _wrong("system", "a valid string or a list of text blocks", raw)
+        raise wrong_type("system", "a valid string or a list of text blocks", raw)
     texts = []
     for index, block in enumerate(raw):
         if not isinstance(block, dict) or block.get("type") != "text":
             raise FieldError(f"system.{index}", f"system.{index}: Input should be a text block")
         if not isinstance(block.get("text"), str):
-            raise _wrong(f"system.{index}.text", "a valid string", block.get("text"))
+            raise wrong_type(f"system.{index}.text", "a valid string", block.get("text"))
         texts.append(block["text"])
     return [{"role": "system", "content": "\n\n".join(texts)}]
 
 
 def _messages(raw: object) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
-        raise _wrong("messages", "a valid list", raw)
+        raise wrong_type("messages", "a valid list", raw)
     if not raw:
         raise FieldError("messages", "messages: at least one message is required")
     out: list[dict[str, Any]] = []
     for index, message in enumerate(raw):
         param = f"messages.{index}"
         if not isinstance(message, dict):
-            raise _wrong(param, "a valid dictionary", message)
+            raise wrong_type(param, "a valid dictionary", message)
         role = message.get("role")
         if role not in ROLES:
             raise FieldError(
                 f"{param}.role", f"{param}.role: Input should be 'user' or 'assistant'"
             )
         if "content" not in message:
-            raise _required(f"{param}.content")
+            raise field_required(f"{param}.content")
         content = message["content"]
         if isinstance(content, str):
             out.append({"role": role, "content": content})
         elif isinstance(content, list):
             out.extend(_turn(role, content, f"{param}.content"))
         else:
-            raise _wrong(f"{param}.content", "a valid string or a list of content blocks", content)
+            raise wrong_type(
+                f"{param}.content", "a valid string or a list of content blocks", content
+            )
     return out
 
 
@@ -177,11 +163,11 @@ def _turn(role: str, blocks: list[Any], param: str) -> list[dict[str, Any]]:
     for index, block in enumerate(blocks):
         where = f"{param}.{index}"
         if not isinstance(block, dict):
-            raise _wrong(where, "a valid dictionary", block)
+            raise wrong_type(where, "a valid dictionary", block)
         match block.get("type"):
             case "text":
                 if not isinstance(block.get("text"), str):
-                    raise _wrong(f"{where}.text", "a valid string", block.get("text"))
+                    raise wrong_type(f"{where}.text", "a valid string", block.get("text"))
                 parts.append({"type": "text", "text": block["text"]})
             case "image":
                 parts.append(_image(block.get("source"), f"{where}.source"))
@@ -192,7 +178,7 @@ def _turn(role: str, blocks: list[Any], param: str) -> list[dict[str, Any]]:
             case "thinking" | "redacted_thinking":
                 pass
             case None:
-                raise _required(f"{where}.type")
+                raise field_required(f"{where}.type")
             case other:
                 raise FieldError(
                     f"{where}.type",
@@ -208,7 +194,7 @@ def _turn(role: str, blocks: list[Any], param: str) -> list[dict[str, Any]]:
 
 def _image(source: object, param: str) -> dict[str, Any]:
     if not isinstance(source, dict):
-        raise _wrong(param, "a valid dictionary", source)
+        raise wrong_type(param, "a valid dictionary", source)
     kind = source.get("type")
     if kind == "base64":
         media, data = source.get("media_type"), source.get("data")
@@ -225,9 +211,9 @@ def _image(source: object, param: str) -> dict[str, Any]:
 def _tool_use(block: Mapping[str, Any], param: str) -> dict[str, Any]:
     for key in ("id", "name"):
         if not isinstance(block.get(key), str):
-            raise _wrong(f"{param}.{key}", "a valid string", block.get(key))
+            raise wrong_type(f"{param}.{key}", "a valid string", block.get(key))
     if not isinstance(block.get("input"), dict):
-        raise _wrong(f"{param}.input", "a valid dictionary", block.get("input"))
+        raise wrong_type(f"{param}.input", "a valid dictionary", block.get("input"))
     arguments = orjson.dumps(block["input"]).decode()
     return {
         "id": block["id"],
@@ -239,14 +225,14 @@ def _tool_use(block: Mapping[str, Any], param: str) -> dict[str, Any]:
 def _tool_result(block: Mapping[str, Any], param: str) -> dict[str, Any]:
     call_id = block.get("tool_use_id")
     if not isinstance(call_id, str):
-        raise _wrong(f"{param}.tool_use_id", "a valid string", call_id)
+        raise wrong_type(f"{param}.tool_use_id", "a valid string", call_id)
     content = block.get("content", "")
     if isinstance(content, list):
         content = "".join(
             b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"
         )
     elif not isinstance(content, str):
-        raise _wrong(f"{param}.content", "a valid string or a list of blocks", content)
+        raise wrong_type(f"{param}.content", "a valid string or a list of blocks", content)
     if block.get("is_error"):
         content = f"Error: {content}"
     return {"role": "tool", "tool_call_id": call_id, "content": content}
@@ -254,11 +240,11 @@ def _tool_result(block: Mapping[str, Any], param: str) -> dict[str, Any]:
 
 def _tools(raw: object) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
-        raise _wrong("tools", "a valid list", raw)
+        raise wrong_type("tools", "a valid list", raw)
     tools = []
     for index, tool in enumerate(raw):
         if not isinstance(tool, dict):
-            raise _wrong(f"tools.{index}", "a valid dictionary", tool)
+            raise wrong_type(f"tools.{index}", "a valid dictionary", tool)
         function: dict[str, Any] = {"name": tool.get("name")}
         if tool.get("description") is not None:
             function["description"] = tool["description"]
@@ -270,7 +256,7 @@ def _tools(raw: object) -> list[dict[str, Any]]:
 
 def _tool_choice(raw: object, openai: dict[str, Any]) -> None:
     if not isinstance(raw, dict):
-        raise _wrong("tool_choice", "a valid dictionary", raw)
+        raise wrong_type("tool_choice", "a valid dictionary", raw)
     match raw.get("type"):
         case "auto":
             openai["tool_choice"] = "auto"

@@ -12,7 +12,7 @@ wire format.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 
@@ -96,3 +96,11 @@ def event_count(container: Mapping[str, Any], key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
+
+
+_COUNTS: Final = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+
+
+def usage_details(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """OpenAI usage's fields beside the three counts (``*_details``, ...), passed on as sent."""
+    return {k: v for k, v in raw.items() if k not in _COUNTS} if len(raw) > len(_COUNTS) else None

@@ -22,6 +22,7 @@ from orchestrator.providers.base import (
     common_headers,
     load_json_object,
     token_count,
+    usage_details,
 )
 from orchestrator.providers.errors import ProviderError, error_outcome, parse_error_body
 from orchestrator.providers.openai_stream import OpenAIStreamTranslator
@@ -162,9 +163,6 @@ def _message_content(message: Mapping[str, Any]) -> str:
     return content
 
 
-_COUNTS: Final = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
-
-
 def usage_of(raw: object) -> Usage:
     """OpenAI's ``usage``: the counts, and the details beside them passed on as they came."""
     # Some OpenAI-compatible servers omit usage; an absent count is not a broken answer.
@@ -172,11 +170,10 @@ def usage_of(raw: object) -> Usage:
         return Usage(prompt_tokens=0, completion_tokens=0)
     if not isinstance(raw, dict):
         raise MalformedResponse("'usage' is not an object")
-    details = {k: v for k, v in raw.items() if k not in _COUNTS} if len(raw) > 3 else None
     return Usage(
         prompt_tokens=token_count(raw, "prompt_tokens", "usage"),
         completion_tokens=token_count(raw, "completion_tokens", "usage"),
-        details=details,
+        details=usage_details(raw),
     )
 
 

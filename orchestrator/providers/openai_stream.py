@@ -19,14 +19,13 @@ from orchestrator.answers import (
     TextDelta,
     UsageReport,
 )
-from orchestrator.providers.base import event_count, event_json
+from orchestrator.providers.base import event_count, event_json, usage_details
 from orchestrator.providers.errors import stream_error
 from orchestrator.streaming.sse import ServerSentEvent
 from shared.models import Usage
 
 _OPENAI_DONE: Final = b"[DONE]"
 _CHUNK_FIELDS: Final = frozenset({"id", "object", "created", "model", "choices", "usage"})
-_COUNTS: Final = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
 _TEXT_ONLY_KEYS: Final = frozenset({"role", "content"})
 
 
@@ -109,5 +108,4 @@ def _openai_usage(raw: object) -> UsageReport | Malformed:
     prompt, completion = event_count(raw, "prompt_tokens"), event_count(raw, "completion_tokens")
     if prompt is None or completion is None:
         return Malformed("'usage' token counts are not non-negative integers")
-    details = {k: v for k, v in raw.items() if k not in _COUNTS} if len(raw) > 3 else None
-    return UsageReport(Usage(prompt, completion, details))
+    return UsageReport(Usage(prompt, completion, usage_details(raw)))
