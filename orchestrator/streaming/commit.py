@@ -68,7 +68,7 @@ async def _read_once(stream: UpstreamStream, elapsed: Elapsed) -> Outcome | None
         if error is not None:
             return _error_event(error, elapsed)
         if stream.relayable(event):
-            stream.backlog.append(event)  # type: ignore[arg-type]
+            stream.backlog.append(event)
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeGuard
 
 from orchestrator.answers import (
     ChoiceDelta,
@@ -123,7 +123,7 @@ class UpstreamStream:
     def all_finished(self) -> bool:
         return len(self.finished) >= self.choices
 
-    def relayable(self, event: StreamEvent) -> bool:
+    def relayable(self, event: StreamEvent) -> TypeGuard[Relayable]:
         """Whether the client gets ``event`` as it comes (after :meth:`absorb` took it): any
         delta, and a finish while other choices still stream (the last is the ending's)."""
         if isinstance(event, Finish):

@@ -259,7 +259,7 @@ class _Run:
                     progress_at = loop.time()
                 elif isinstance(event, ChoiceDelta | Finish | UsageReport):
                     if stream.relayable(event):
-                        out.append(_encoded(encoder, event))  # type: ignore[arg-type]
+                        out.append(_encoded(encoder, event))
                     progress_at = loop.time()
 
     def _ending(self) -> bytes:
