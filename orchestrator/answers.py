@@ -34,6 +34,9 @@ class Completion:
     usage: Usage
     upstream_id: str | None = None
     body: Mapping[str, Any] | None = field(default=None, compare=False)
+    # The provider's own body when its wire format is not OpenAI's (an Anthropic message):
+    # a caller of that format's API gets it whole, with nothing lost to translation.
+    native: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,20 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from orchestrator.config import AuthConfig
+from orchestrator.http.error_shapes import error_body_for
 from orchestrator.http.responses import error_response
 from orchestrator.telemetry.logs import CALLER, REQUEST_ID
-from shared.models import openai_error_body
 
 CALLER_KEY: Final = web.RequestKey("caller", str)
-CALLER_PATHS: Final = frozenset({"/v1/chat/completions"})
+CALLER_PATHS: Final = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/embeddings",
+        "/v1/models",
+    }
+)
 """The caller APIs; admin and health endpoints have their own rules."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,12 +56,12 @@ def caller_name(auth: AuthConfig, key: str) -> str | None:
 def caller_auth_middleware(auth: AuthConfig) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not auth.enabled or request.path not in CALLER_PATHS:
+        if not auth.enabled or not _is_caller_path(request.path):
             return await handler(request)
         key = presented_key(request)
         name = caller_name(auth, key) if key is not None else None
         if name is None:
-            return _unauthorized(key is None)
+            return _unauthorized(request.path, key is None)
         request[CALLER_KEY] = name
         token = CALLER.set(name)
         try:
@@ -64,14 +72,14 @@ def caller_auth_middleware(auth: AuthConfig) -> Middleware:
     return authenticate
 
 
-def _unauthorized(missing: bool) -> web.Response:
+def _is_caller_path(path: str) -> bool:
+    return path in CALLER_PATHS or path.startswith("/v1/models/")
+
+
+def _unauthorized(path: str, missing: bool) -> web.Response:
     what = "No API key was provided" if missing else "The API key provided is not valid"
-    body = openai_error_body(
-        f"{what}. Send a caller key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
-        "invalid_request_error",
-        None,
-        "invalid_api_key",
-    )
+    message = f"{what}. Send a caller key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
+    body = error_body_for(path, 401, message, "invalid_api_key")
     response = error_response(401, body, REQUEST_ID.get())
     response.headers["WWW-Authenticate"] = 'Bearer realm="orchestrator"'
     return response

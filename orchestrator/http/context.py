@@ -14,11 +14,11 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
 from orchestrator.http.caller_auth import CALLER_KEY
+from orchestrator.http.error_shapes import error_body_for
 from orchestrator.http.request_ids import RequestIds
 from orchestrator.http.responses import error_response
 from orchestrator.telemetry.logs import REQUEST_ID
 from shared.jsonlog import log_fields
-from shared.models import openai_error_body
 
 log: Final = logging.getLogger("orchestrator")
 
@@ -59,30 +59,19 @@ async def _guarded(request: web.Request, handler: Handler, request_id: str) -> w
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(
-            exc.status,
-            openai_error_body(exc.reason, _http_error_type(exc.status), None, None),
-            request_id,
-        )
+        body = error_body_for(request.path, exc.status, exc.reason, None)
+        return error_response(exc.status, body, request_id)
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("unhandled error", extra={"event": "internal_error"})
-        return error_response(
-            500,
-            openai_error_body(
-                "The orchestrator hit an internal error; the request id is in this body and in "
-                "the logs.",
-                "server_error",
-                None,
-                "internal_error",
-            ),
-            request_id,
+        message = (
+            "The orchestrator hit an internal error; the request id is in this body and in "
+            "the logs."
         )
-
-
-def _http_error_type(status: int) -> str:
-    return "invalid_request_error" if status < 500 else "server_error"
+        return error_response(
+            500, error_body_for(request.path, 500, message, "internal_error"), request_id
+        )
 
 
 class AccessLine(AbstractAccessLogger):

@@ -67,10 +67,14 @@ def failure_response(result: Failure, request_id: str) -> web.Response:
     body["attempts"] = len(result.attempts)
     body["total_latency_ms"] = round(result.total_latency_s * 1000.0, 3)
     body["attempt_log"] = attempts_json(result.skipped + result.attempts)
-    headers = None
-    if result.retry_after_s is not None:
-        headers = {"Retry-After": str(max(1, round(result.retry_after_s + 0.499)))}
-    return error_response(result.status, body, request_id, headers)
+    return error_response(result.status, body, request_id, retry_after_headers(result))
+
+
+def retry_after_headers(result: Failure) -> dict[str, str] | None:
+    """``Retry-After`` in whole seconds (rounded up) when the failure knows when to retry."""
+    if result.retry_after_s is None:
+        return None
+    return {"Retry-After": str(max(1, round(result.retry_after_s + 0.499)))}
 
 
 def body_error(error: BodyError, request_id: str) -> web.Response:

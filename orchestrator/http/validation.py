@@ -71,7 +71,11 @@ class ValidationError(Exception):
 
 def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
     """Parse and check a chat request; raise :class:`ValidationError` at the first problem."""
-    request = _parse(body)
+    return check_request(_parse(body), router)
+
+
+def check_request(request: ChatRequest, router: RouteLimits) -> ChatRequest:
+    """What needs the routing table, for a request of any caller API already parsed."""
     _check_routable(request, router)
     # Most requests set none of these, and skipping a check costs less than calling it.
     if request.preferred_provider is not None:
@@ -149,17 +153,22 @@ def _check_stream_mode(extra: Mapping[str, Any]) -> None:
         )
 
 
-def _parse(body: bytes) -> ChatRequest:
+def decode_json(body: bytes) -> object:
+    """The body's JSON value; an empty or broken body is a 400 saying so."""
     if not body.strip():
         raise ValidationError(
             HTTP_BAD_REQUEST, f"{JSON_PARSE_MESSAGE}: the body is empty.", None, None
         )
     try:
-        decoded = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ValidationError(
             HTTP_BAD_REQUEST, f"{JSON_PARSE_MESSAGE}: {exc}.", None, None
         ) from exc
+
+
+def _parse(body: bytes) -> ChatRequest:
+    decoded = decode_json(body)
     try:
         return parse_chat_request(decoded)
     except FieldError as exc:

@@ -91,6 +91,8 @@ def parse_message(body: bytes, json_tool: str | None, now: float | None = None) 
         usage=counts,
         upstream_id=upstream_id,
         body=body_json,
+        # Not for a JSON-mode answer: its forced tool is ours, not the caller's.
+        native=data if json_tool is None else None,
     )
 
 

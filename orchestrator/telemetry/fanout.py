@@ -32,7 +32,8 @@ from orchestrator.telemetry.stats import Stats
 from shared.models import ChatRequest
 
 BREAKER_LOGGER: Final = "orchestrator.breaker"
-CHAT_PATH: Final = "/v1/chat/completions"
+ENGINE_PATHS: Final = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/embeddings"})
+"""The caller APIs whose requests go through the engine."""
 
 _breaker_log: Final = logging.getLogger(BREAKER_LOGGER)
 _TRANSITION_EVENT: Final = {
@@ -148,7 +149,7 @@ class Telemetry:
 
         @web.middleware
         async def observe_chat(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path != CHAT_PATH:
+            if request.path not in ENGINE_PATHS:
                 return await handler(request)
             timing = RequestTiming()
             token = _TIMING.set(timing)
