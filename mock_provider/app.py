@@ -6,7 +6,7 @@ from typing import Final
 
 from aiohttp import web
 
-from mock_provider import anthropic_api, openai_api
+from mock_provider import anthropic_api, embeddings, openai_api
 from mock_provider.clock import Clock, SystemClock
 from mock_provider.config import MockConfig
 from mock_provider.control import add_control_routes
@@ -28,5 +28,6 @@ def create_app(config: MockConfig, *, clock: Clock | None = None) -> web.Applica
     app[STATE_KEY] = MockState(config, clock or SystemClock())
     app.router.add_post(openai_api.PATH, chat_handler(openai_api.OpenAIDialect()))
     app.router.add_post(anthropic_api.PATH, chat_handler(anthropic_api.AnthropicDialect()))
+    app.router.add_post(embeddings.PATH, chat_handler(embeddings.EmbeddingsDialect()))
     add_control_routes(app)
     return app

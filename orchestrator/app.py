@@ -14,6 +14,7 @@ from orchestrator.http.admin import AdminContext, add_admin_routes
 from orchestrator.http.caller_auth import caller_auth_middleware
 from orchestrator.http.chat import CHAT_PATH, chat_completions
 from orchestrator.http.context import REQUEST_IDS_KEY, AccessLine, request_context_middleware
+from orchestrator.http.embeddings import EMBEDDINGS_PATH, embeddings
 from orchestrator.http.health import health
 from orchestrator.http.keys import (
     BREAKERS_KEY,
@@ -66,6 +67,7 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     app.router.add_post(CHAT_PATH, chat_completions)
     app.router.add_post(MESSAGES_PATH, messages)
     app.router.add_post(COUNT_TOKENS_PATH, count_tokens)
+    app.router.add_post(EMBEDDINGS_PATH, embeddings)
     app.router.add_get(MODELS_PATH, list_models)
     app.router.add_get(MODELS_PATH + "/{model}", get_model)
     app.router.add_get("/health", health)

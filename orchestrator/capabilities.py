@@ -15,7 +15,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from shared.models import ChatRequest
+from orchestrator.requests import RoutedRequest
+from shared.embeddings import EmbeddingRequest
 
 
 class Capability(StrEnum):
@@ -28,6 +29,7 @@ class Capability(StrEnum):
     IMAGES = "images"
     LOGPROBS = "logprobs"
     PREFILL = "prefill"  # continues a conversation that ends in an assistant message
+    EMBEDDINGS = "embeddings"  # serves POST /v1/embeddings (Anthropic's API has none)
 
 
 _ALL: Final = frozenset(Capability)
@@ -58,8 +60,13 @@ class Need:
     why: str  # what the request asks, for the skip reason and the 400
 
 
-def needs(request: ChatRequest) -> tuple[Need, ...]:
+_EMBEDDINGS: Final = (Need(Capability.EMBEDDINGS, "model", "an embeddings request"),)
+
+
+def needs(request: RoutedRequest) -> tuple[Need, ...]:
     """What ``request`` needs of a deployment; () for a plain text request."""
+    if isinstance(request, EmbeddingRequest):
+        return _EMBEDDINGS
     found: list[Need] = []
     if request.n > 1:
         found.append(Need(Capability.MULTIPLE_CHOICES, "n", f"n={request.n}"))

@@ -278,6 +278,18 @@ def _parse_fallbacks(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def parse_routing_fields(obj: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The orchestrator's own fields of any caller API: ``preferred_provider``, ``fallbacks``."""
+    return _parse_preferred(obj), _parse_fallbacks(obj)
+
+
+def _parse_preferred(obj: Mapping[str, Any]) -> str | None:
+    preferred = obj.get("preferred_provider")
+    if preferred is not None and not isinstance(preferred, str):
+        raise invalid_type("preferred_provider", preferred, "a string")
+    return preferred
+
+
 def parse_chat_request(body: object) -> ChatRequest:
     """Parse an OpenAI chat-completions body; raise :class:`FieldError` at the first bad field."""
     obj = require_object(body)
@@ -304,9 +316,7 @@ def _with_options(
         stream = False
     if not isinstance(stream, bool):
         raise invalid_type("stream", stream, "a boolean")
-    preferred = obj.get("preferred_provider")
-    if preferred is not None and not isinstance(preferred, str):
-        raise invalid_type("preferred_provider", preferred, "a string")
+    preferred = _parse_preferred(obj)
     max_tokens = _optional_positive_int(obj, "max_tokens")
     if max_tokens is None:
         max_tokens = _optional_positive_int(obj, "max_completion_tokens")

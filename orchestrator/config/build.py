@@ -39,6 +39,7 @@ from orchestrator.policies import (
     StreamMode,
     StreamPolicy,
 )
+from orchestrator.providers.openai_embeddings import EMBEDDING_WIRE_FORMATS
 from orchestrator.providers.registry import wire_formats
 from orchestrator.routing.strategies import STRATEGIES
 
@@ -187,7 +188,7 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
     slow_s = table.optional_number("slow_call_duration_s")
     if slow_s is not None and slow_s <= 0:
         raise table.fail("slow_call_duration_s", slow_s, "must be > 0")
-    capabilities = _capabilities(table)
+    capabilities = _capabilities(table, wire_format)
     key_env = table.optional_string("api_key_env")
     if key_env is not None and (not key_env or "=" in key_env or key_env != key_env.strip()):
         raise table.fail("api_key_env", key_env, "must be an environment variable name")
@@ -290,15 +291,15 @@ def _deployment(table: Table, providers: Mapping[str, ProviderConfig]) -> Deploy
             "max_output_tokens", output, f"must be <= context_window_tokens ({context})"
         )
     weight = positive_number(table, "weight", 1.0)
-    own = _capabilities(table)
-    table.finish()
     base = providers[provider]
+    own = _capabilities(table, base.wire_format)
+    table.finish()
     # Without its own table the router applies the provider's defaults.
     capabilities = resolve(base.wire_format, base.capability_overrides, own) if own else None
     return DeploymentConfig(provider, model, context, output, weight, capabilities)
 
 
-def _capabilities(table: Table) -> tuple[tuple[str, bool], ...]:
+def _capabilities(table: Table, wire_format: str) -> tuple[tuple[str, bool], ...]:
     """A ``capabilities = { n = false, prefill = true }`` table, every key a capability."""
     section = table.table("capabilities")
     known = {c.value for c in Capability}
@@ -307,6 +308,11 @@ def _capabilities(table: Table) -> tuple[tuple[str, bool], ...]:
         if name not in known:
             allowed = ", ".join(sorted(known))
             raise section.fail(name, name, f"is not a capability (known: {allowed})")
-        overrides.append((name, section.boolean(name)))
+        enabled = section.boolean(name)
+        if name == Capability.EMBEDDINGS and enabled and wire_format not in EMBEDDING_WIRE_FORMATS:
+            raise section.fail(
+                name, enabled, f"the {wire_format!r} wire format has no embeddings API"
+            )
+        overrides.append((name, enabled))
     section.finish()
     return tuple(overrides)

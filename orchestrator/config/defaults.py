@@ -10,6 +10,7 @@ from orchestrator.config.sources import Document
 
 _SONNET: Final = "claude-3-5-sonnet-20241022"
 _HAIKU: Final = "claude-3-5-haiku-20241022"
+EMBEDDING_MODEL: Final = "text-embedding-3-small"
 
 
 def default_document() -> Document:
@@ -51,5 +52,10 @@ def default_document() -> Document:
                 ]
             },
             _SONNET: {"deployments": [dict(sonnet), dict(gpt_4o)]},
+            # Embeddings: each input's tokens must fit the context window; an embedding has
+            # no output tokens, so max_output_tokens is 1.
+            EMBEDDING_MODEL: {
+                "deployments": [deployment("openai", EMBEDDING_MODEL, 8_191, 1)],
+            },
         },
     }

@@ -19,6 +19,7 @@ from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.engine.results import AttemptCall, AttemptResult
 from orchestrator.policies import STREAM_MODE_FIELD, StreamPolicy
 from orchestrator.providers.base import MalformedResponse, ProviderAdapter
+from orchestrator.providers.openai_embeddings import embeddings_request, parse_embeddings
 from orchestrator.providers.registry import adapter_for
 from orchestrator.redaction import Redactor
 from orchestrator.routing.router import Deployment
@@ -27,6 +28,7 @@ from orchestrator.streaming.reader import MalformedHook, UpstreamStream
 from orchestrator.transport.base import Transport, UpstreamAnswer, UpstreamRequest
 from orchestrator.transport.connection import MAX_ERROR_BODY_BYTES
 from orchestrator.transport.errors import outcome_of
+from shared.embeddings import EmbeddingRequest
 from shared.models import ChatRequest
 
 _EVENT_STREAM: Final = "text/event-stream"
@@ -79,6 +81,8 @@ class WireUpstream:
         deployment, request, timeout_s = call.deployment, call.request, call.timeout_s
         started = self._clock()
         adapter = adapter_for(deployment.provider.wire_format)
+        if isinstance(request, EmbeddingRequest):
+            return await self._embeddings(adapter, call, request, started)
         stream = self._new_stream(adapter, deployment, request) if request.stream else None
         limit_s = timeout_s
         if stream is not None:
@@ -106,6 +110,35 @@ class WireUpstream:
             timeout_message = f"{what} within {limit_s:.3g} s"
             elapsed_s = self._clock() - started
             return AttemptResult(outcome_of(exc, elapsed_s, deployment.key, timeout_message))
+
+    async def _embeddings(
+        self,
+        adapter: ProviderAdapter,
+        call: AttemptCall,
+        request: EmbeddingRequest,
+        started: float,
+    ) -> AttemptResult:
+        """An embeddings call: one plain answer, classified and parsed as chat's are."""
+        deployment = call.deployment
+        try:
+            upstream = embeddings_request(request, deployment, call.request_id, call.attempt_number)
+            answer = await self._transport.send(upstream, call.timeout_s)
+            failure = await self._gate(adapter, answer, started)
+            if failure is not None:
+                return AttemptResult(failure)
+            latency_s = self._clock() - started
+            try:
+                parsed = parse_embeddings(await answer.read(), request)
+            except MalformedResponse as exc:
+                outcome = Outcome(OutcomeKind.MALFORMED_RESPONSE, answer.status, latency_s)
+                return AttemptResult(dataclasses.replace(outcome, message=str(exc)))
+            return AttemptResult(Outcome(OutcomeKind.SUCCESS, answer.status, latency_s), parsed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            elapsed_s = self._clock() - started
+            message = f"no answer within {call.timeout_s:.3g} s"
+            return AttemptResult(outcome_of(exc, elapsed_s, deployment.key, message))
 
     def _policy(self, request: ChatRequest) -> StreamPolicy:
         return stream_policy_for(request, self._stream_policies)

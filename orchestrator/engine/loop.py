@@ -39,9 +39,10 @@ from orchestrator.engine.results import (
     Success,
 )
 from orchestrator.policies import DeadlinePolicy, RetryPolicy
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from orchestrator.streaming.reader import UpstreamStream
-from shared.models import AttemptRecord, ChatRequest
+from shared.models import AttemptRecord
 
 SKIPPED_UNSUPPORTED: Final = "skipped_unsupported"
 """The attempt log's outcome for a deployment the plan left out (it cannot honour the request)."""
@@ -68,7 +69,7 @@ class EngineObserver(Protocol):
         """A route strategy (other than priority) chose the plan's order."""
         ...
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None: ...
+    def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None: ...
 
 
 class NullObserver:
@@ -84,7 +85,7 @@ class NullObserver:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+    def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         pass
 
 
@@ -113,7 +114,7 @@ class Engine:
         self.random = random
 
     async def run(
-        self, request: ChatRequest, request_id: str, deadline_s: float | None = None
+        self, request: RoutedRequest, request_id: str, deadline_s: float | None = None
     ) -> EngineResult:
         """``deadline_s`` (the caller's own, when it sent one) caps the configured deadline."""
         limit_s = self.deadline.request_deadline_s
@@ -128,7 +129,7 @@ class _Run:
     """One request's walk through its plan; all per-request mutable state lives here."""
 
     def __init__(
-        self, engine: Engine, request: ChatRequest, request_id: str, deadline_s: float
+        self, engine: Engine, request: RoutedRequest, request_id: str, deadline_s: float
     ) -> None:
         self.engine = engine
         self.request = request

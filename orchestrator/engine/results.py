@@ -6,9 +6,10 @@ from typing import Any
 
 from orchestrator.answers import Completion
 from orchestrator.decision import Outcome
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment
 from orchestrator.streaming.reader import UpstreamStream
-from shared.models import AttemptRecord, ChatRequest
+from shared.models import AttemptRecord
 from shared.values import value
 
 Answer = Completion | UpstreamStream
@@ -20,7 +21,7 @@ class AttemptCall:
     """One attempt to make: what the engine hands its upstream."""
 
     deployment: Deployment
-    request: ChatRequest
+    request: RoutedRequest
     request_id: str
     attempt_number: int  # 1-based, across the whole request
     # The attempt's time limit; for a stream all the time left in the request deadline (the

@@ -14,6 +14,7 @@ from orchestrator.http.openai_chunks import ChunkEncoder
 from orchestrator.http.render import body_error, completion_response, failure_response
 from orchestrator.http.responses import error_response
 from orchestrator.http.validation import RouteLimits, ValidationError, validate_chat_request
+from orchestrator.requests import RoutedRequest
 from orchestrator.streaming.reader import UpstreamStream
 from shared.models import ChatRequest
 
@@ -40,10 +41,11 @@ class OpenAIChatApi:
         return failure_response(result, request_id)
 
     def renderer(
-        self, chat: ChatRequest, result: Success, stream: UpstreamStream, request_id: str,
+        self, chat: RoutedRequest, result: Success, stream: UpstreamStream, request_id: str,
         created_s: int,
     ) -> ChunkEncoder:  # fmt: skip
-        include_usage = chat.stream_options is not None and chat.stream_options.include_usage
+        options = chat.stream_options if isinstance(chat, ChatRequest) else None
+        include_usage = options is not None and options.include_usage
         return ChunkEncoder(
             stream.upstream_id or f"chatcmpl-{request_id}",
             created_s,

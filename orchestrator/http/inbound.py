@@ -30,10 +30,10 @@ from orchestrator.http.keys import (
     TELEMETRY_KEY,
 )
 from orchestrator.http.validation import RouteLimits, ValidationError
+from orchestrator.requests import RoutedRequest
 from orchestrator.streaming.reader import UpstreamStream
 from orchestrator.streaming.relay import StreamRenderer
 from orchestrator.telemetry.logs import JOURNEY_LOGGER, REQUEST_ID
-from shared.models import ChatRequest
 
 journey_log: Final = logging.getLogger(JOURNEY_LOGGER)
 validation_log: Final = logging.getLogger("orchestrator.validation")
@@ -44,7 +44,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class CallerApi(Protocol):
     """One caller API's wire format around the shared path."""
 
-    def parse(self, body: bytes, request: web.Request, router: RouteLimits) -> ChatRequest:
+    def parse(self, body: bytes, request: web.Request, router: RouteLimits) -> RoutedRequest:
         """The body as our request, checked against the routes; :class:`ValidationError`."""
         ...
 
@@ -59,7 +59,7 @@ class CallerApi(Protocol):
     def failure(self, result: Failure, request_id: str) -> web.Response: ...
 
     def renderer(
-        self, chat: ChatRequest, result: Success, stream: UpstreamStream, request_id: str,
+        self, chat: RoutedRequest, result: Success, stream: UpstreamStream, request_id: str,
         created_s: int,
     ) -> StreamRenderer:  # fmt: skip
         """The encoder of a relayed stream, made at its commit point."""
@@ -89,10 +89,7 @@ async def serve(request: web.Request, api: CallerApi) -> web.StreamResponse:
         error = ValidationError(400, str(exc), TIMEOUT_HEADER, "invalid_value")
         return _rejected(app, api, error, request_id)
     if journey_log.isEnabledFor(logging.DEBUG):
-        journey_log.debug(
-            "received",
-            extra={"event": "received", "model": chat.model, "messages": len(chat.messages)},
-        )
+        journey_log.debug("received", extra={"event": "received", "model": chat.model})
     try:
         result = await app[ENGINE_KEY].run(chat, request_id, deadline_s)
     except asyncio.CancelledError:

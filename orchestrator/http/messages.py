@@ -32,6 +32,7 @@ from orchestrator.http.validation import (
     check_request,
     decode_json,
 )
+from orchestrator.requests import RoutedRequest
 from orchestrator.streaming.reader import UpstreamStream
 from orchestrator.telemetry.logs import REQUEST_ID
 from shared.anthropic_parsing import parse_messages_request
@@ -85,7 +86,7 @@ class AnthropicMessagesApi:
         return error_response(status, error, request_id, retry_after_headers(result))
 
     def renderer(
-        self, chat: ChatRequest, result: Success, stream: UpstreamStream, request_id: str,
+        self, chat: RoutedRequest, result: Success, stream: UpstreamStream, request_id: str,
         created_s: int,
     ) -> AnthropicEventEncoder:  # fmt: skip
         return AnthropicEventEncoder(

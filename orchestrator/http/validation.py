@@ -22,7 +22,9 @@ import orjson
 from orchestrator.capabilities import Need
 from orchestrator.http.nesting import MAX_NESTING_DEPTH, too_deep
 from orchestrator.policies import STREAM_MODE_FIELD, STREAM_MODES
+from orchestrator.requests import RoutedRequest
 from shared.chat_parsing import parse_chat_request
+from shared.embeddings import EmbeddingRequest
 from shared.models import ChatRequest, FieldError, openai_error_body, shown
 
 HTTP_BAD_REQUEST: Final = 400
@@ -44,7 +46,7 @@ class RouteLimits(Protocol):
 
     def provider_names(self) -> frozenset[str]: ...
 
-    def unable(self, request: ChatRequest) -> Need | None: ...
+    def unable(self, request: RoutedRequest) -> Need | None: ...
 
 
 @dataclass
@@ -75,11 +77,8 @@ def validate_chat_request(body: bytes, router: RouteLimits) -> ChatRequest:
 
 
 def check_request(request: ChatRequest, router: RouteLimits) -> ChatRequest:
-    """What needs the routing table, for a request of any caller API already parsed."""
-    _check_routable(request, router)
-    # Most requests set none of these, and skipping a check costs less than calling it.
-    if request.preferred_provider is not None:
-        _check_preferred_provider(request.preferred_provider, router)
+    """What needs the routing table, for a chat request of either chat API already parsed."""
+    _check_routing(request, router)
     if request.extra:
         _check_stream_mode(request.extra)
     _check_nesting(request)
@@ -90,6 +89,24 @@ def check_request(request: ChatRequest, router: RouteLimits) -> ChatRequest:
         _check_max_tokens(request.max_tokens, request, router)
     _check_context_length(request, router)
     return request
+
+
+def check_embedding_request(request: EmbeddingRequest, router: RouteLimits) -> EmbeddingRequest:
+    _check_routing(request, router)
+    if request.extra:
+        _raise_if_too_deep(list(request.extra.items()))
+    lacking = router.unable(request)
+    if lacking is not None:
+        raise _unsupported(lacking, request)
+    _check_context_length(request, router)
+    return request
+
+
+def _check_routing(request: RoutedRequest, router: RouteLimits) -> None:
+    _check_routable(request, router)
+    # Most requests set none of these, and skipping a check costs less than calling it.
+    if request.preferred_provider is not None:
+        _check_preferred_provider(request.preferred_provider, router)
 
 
 def _check_nesting(request: ChatRequest) -> None:
@@ -106,8 +123,11 @@ def _check_nesting(request: ChatRequest) -> None:
             roots.extend((f"messages[{index}].{k}", v) for k, v in message.extra.items())
         if message.content.__class__ is list:
             roots.append((f"messages[{index}].content", message.content))
-    if not roots:
-        return
+    if roots:
+        _raise_if_too_deep(roots)
+
+
+def _raise_if_too_deep(roots: list[tuple[str, Any]]) -> None:
     path = too_deep(roots)
     if path is not None:
         raise ValidationError(
@@ -118,7 +138,7 @@ def _check_nesting(request: ChatRequest) -> None:
         )
 
 
-def _unsupported(lacking: Need, request: ChatRequest) -> ValidationError:
+def _unsupported(lacking: Need, request: RoutedRequest) -> ValidationError:
     """Never a silent downgrade: a request no deployment can honour is the caller's to change."""
     return ValidationError(
         HTTP_BAD_REQUEST,
@@ -175,7 +195,7 @@ def _parse(body: bytes) -> ChatRequest:
         raise ValidationError(HTTP_BAD_REQUEST, exc.message, exc.param, exc.code) from exc
 
 
-def _check_routable(request: ChatRequest, router: RouteLimits) -> None:
+def _check_routable(request: RoutedRequest, router: RouteLimits) -> None:
     if router.route(request.model) is None:
         raise ValidationError(
             HTTP_NOT_FOUND,
@@ -219,9 +239,17 @@ def _check_max_tokens(max_tokens: int, request: ChatRequest, router: RouteLimits
         )
 
 
-def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
+def _check_context_length(request: RoutedRequest, router: RouteLimits) -> None:
     estimated = request.estimated_prompt_tokens()
     limit = _over_every_limit(estimated, request, router.context_limit)
+    if limit is not None and isinstance(request, EmbeddingRequest):
+        raise ValidationError(
+            HTTP_BAD_REQUEST,
+            f"This model's maximum input length is {limit} tokens. However, an input "
+            f"resulted in about {estimated} tokens. Please reduce the length of the input.",
+            "input",
+            "context_length_exceeded",
+        )
     if limit is not None:
         raise ValidationError(
             HTTP_BAD_REQUEST,
@@ -233,7 +261,7 @@ def _check_context_length(request: ChatRequest, router: RouteLimits) -> None:
 
 
 def _over_every_limit(
-    tokens: int, request: ChatRequest, limit_of: Callable[[str], int]
+    tokens: int, request: RoutedRequest, limit_of: Callable[[str], int]
 ) -> int | None:
     """The largest limit among the request's models when ``tokens`` exceeds them all."""
     if tokens <= limit_of(request.model):
@@ -242,6 +270,6 @@ def _over_every_limit(
     return limit if tokens > limit else None
 
 
-def _served_by(request: ChatRequest) -> tuple[str, ...]:
+def _served_by(request: RoutedRequest) -> tuple[str, ...]:
     # The router may answer from any fallback model, so the largest limit among them counts.
     return (request.model, *request.fallbacks)

@@ -18,9 +18,9 @@ from orchestrator.breaker import BreakerRegistry, CircuitBreaker
 from orchestrator.breaker.circuit import REFUSING
 from orchestrator.capabilities import Capability, Need, missing, needs, resolve
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.health import HealthBoard
 from orchestrator.routing.strategies import STRATEGIES
-from shared.models import ChatRequest
 from shared.values import value
 
 
@@ -126,7 +126,7 @@ class Router:
         if until > self._excluded_until.get(deployment_key, float("-inf")):
             self._excluded_until[deployment_key] = until
 
-    def plan(self, request: ChatRequest) -> RoutePlan:
+    def plan(self, request: RoutedRequest) -> RoutePlan:
         """The deployments to try for ``request``, in order; see :class:`RoutePlan`."""
         candidates, strategy, why = self._ordered(request)
         if not candidates:
@@ -166,7 +166,7 @@ class Router:
             why,
         )
 
-    def unable(self, request: ChatRequest) -> Need | None:
+    def unable(self, request: RoutedRequest) -> Need | None:
         """A need of ``request`` that no deployment it may be sent to can honour."""
         wanted = needs(request)
         if not wanted:
@@ -179,7 +179,7 @@ class Router:
             first_lacking = first_lacking or lacking
         return first_lacking
 
-    def _ordered(self, request: ChatRequest) -> tuple[tuple[Deployment, ...], str, str]:
+    def _ordered(self, request: RoutedRequest) -> tuple[tuple[Deployment, ...], str, str]:
         """The candidates, in the order the route's strategy picks (a caller's
         ``preferred_provider`` keeps its own order)."""
         candidates = self._candidates(request)
@@ -191,7 +191,7 @@ class Router:
         rest = tuple(d for d in candidates if d not in primary)
         return ordered + rest, strategy.__name__, why
 
-    def _candidates(self, request: ChatRequest) -> tuple[Deployment, ...]:
+    def _candidates(self, request: RoutedRequest) -> tuple[Deployment, ...]:
         orders = self._by_preference.get(request.model)
         if orders is None:
             return ()

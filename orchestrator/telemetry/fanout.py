@@ -23,13 +23,13 @@ from orchestrator.config import ObservabilityConfig
 from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Success
 from orchestrator.http.validation import ValidationError
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import StreamReport
 from orchestrator.telemetry.journeys import JourneyStore, Rejection
 from orchestrator.telemetry.logs import CALLER
 from orchestrator.telemetry.metrics import Metrics
 from orchestrator.telemetry.stats import Stats
-from shared.models import ChatRequest
 
 BREAKER_LOGGER: Final = "orchestrator.breaker"
 ENGINE_PATHS: Final = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/embeddings"})
@@ -70,7 +70,7 @@ class Telemetry:
         self.stats = Stats(config.latency_window_size)
         self.journeys = JourneyStore(config.journeys_max, config.journeys_max_bytes)
         # request id -> the engine's result, for streams between their first token and end
-        self._open_streams: dict[str, tuple[ChatRequest, Success]] = {}
+        self._open_streams: dict[str, tuple[RoutedRequest, Success]] = {}
         self._wall_clock = wall_clock
 
     def on_attempt(self, deployment: Deployment, outcome: Outcome, decision: Decision) -> None:
@@ -87,7 +87,7 @@ class Telemetry:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         self.metrics.on_route(model, plan)
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+    def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         if isinstance(result, Success) and result.stream is not None:
             # A stream's outcome is known only at its end (on_stream_end): a cut after the
             # first token must not be counted as a success.
@@ -132,7 +132,7 @@ class Telemetry:
             # After the commit point the handler waits on the provider's tokens: not overhead.
             timing.upstream_s += report.relay_duration_s
 
-    def on_client_disconnect(self, request: ChatRequest) -> None:
+    def on_client_disconnect(self, request: RoutedRequest) -> None:
         """The caller left before any answer (a plain request): counted as such."""
         self.metrics.on_client_disconnect(request)
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from orchestrator.engine import EngineResult, Failure, Success
+from orchestrator.requests import RoutedRequest
 from orchestrator.streaming.observer import StreamEnd, StreamReport
-from shared.models import AttemptRecord, ChatRequest, attempts_json
+from shared.models import AttemptRecord, attempts_json
 from shared.values import value
 
 
@@ -192,7 +193,7 @@ class JourneyStore:
 
     def record_result(
         self,
-        request: ChatRequest,
+        request: RoutedRequest,
         request_id: str,
         result: EngineResult,
         received_at: float,

@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector
 from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.decision import Decision, Outcome, OutcomeKind
 from orchestrator.engine import EngineResult, Success
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import StreamEnd, StreamReport
 from orchestrator.telemetry.series import (
@@ -44,7 +45,6 @@ from orchestrator.telemetry.series import (
     HistogramSeries,
     SeriesCollector,
 )
-from shared.models import ChatRequest
 
 BREAKER_STATE_VALUE: Final = {
     BreakerState.CLOSED: 0.0,
@@ -290,7 +290,7 @@ class Metrics:
 
     def on_result(
         self,
-        request: ChatRequest,
+        request: RoutedRequest,
         request_id: str,
         result: EngineResult,
         stream_end: StreamEnd | None = None,
@@ -316,7 +316,7 @@ class Metrics:
         """One request by the named caller key (names are configured: a bounded label)."""
         self.caller_requests.labels(caller).value += 1
 
-    def on_client_disconnect(self, request: ChatRequest) -> None:
+    def on_client_disconnect(self, request: RoutedRequest) -> None:
         key = (request.model, NO_PROVIDER, StreamEnd.CLIENT_DISCONNECTED.value)
         count = self._request_counts.get(key) or self.requests.labels(*key)
         count.value += 1

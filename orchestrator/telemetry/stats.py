@@ -21,9 +21,9 @@ from orchestrator.decision import (
     OutcomeKind,
 )
 from orchestrator.engine import EngineResult, Success
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.streaming.observer import PROVIDER_FAILURES, StreamEnd
-from shared.models import ChatRequest
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
@@ -129,7 +129,7 @@ class Stats:
 
     def on_result(
         self,
-        request: ChatRequest,
+        request: RoutedRequest,
         request_id: str,
         result: EngineResult,
         stream_end: StreamEnd | None = None,
