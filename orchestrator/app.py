@@ -28,7 +28,6 @@ from orchestrator.http.keys import (
     Runtime,
 )
 from orchestrator.http.messages import COUNT_TOKENS_PATH, MESSAGES_PATH, count_tokens, messages
-from orchestrator.http.models import MODELS_PATH, get_model, list_models
 from orchestrator.http.request_ids import RequestIds
 from orchestrator.redaction import Redactor
 from orchestrator.routing.router import Router
@@ -68,8 +67,6 @@ def create_app(config: AppConfig, runtime: Runtime | None = None) -> web.Applica
     app.router.add_post(MESSAGES_PATH, messages)
     app.router.add_post(COUNT_TOKENS_PATH, count_tokens)
     app.router.add_post(EMBEDDINGS_PATH, embeddings)
-    app.router.add_get(MODELS_PATH, list_models)
-    app.router.add_get(MODELS_PATH + "/{model}", get_model)
     app.router.add_get("/health", health)
     admin = AdminContext(config, breakers, router, telemetry, runtime.clock, runtime.wall_clock)
     add_admin_routes(app, admin)

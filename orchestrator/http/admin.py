@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -25,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from orchestrator.breaker import BreakerRegistry, CircuitBreaker
 from orchestrator.breaker.circuit import REFUSING
 from orchestrator.config import AdminConfig, AppConfig
+from orchestrator.http.anthropic_render import anthropic_error_body
 from orchestrator.http.openapi import openapi_document
 from orchestrator.http.responses import JSON_CONTENT_TYPE, error_response, json_response
 from orchestrator.routing.router import Deployment, Router
@@ -33,6 +35,7 @@ from orchestrator.telemetry.logs import REQUEST_ID
 from shared.models import openai_error_body, shown
 
 MODEL_OWNER: Final = "llm-orchestrator"
+ANTHROPIC_VERSION_HEADER: Final = "anthropic-version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +110,15 @@ class _AdminApi:
     def __init__(self, context: AdminContext) -> None:
         self._context = context
         self._started_at = int(context.wall_clock())
+        started = datetime.fromtimestamp(self._started_at, UTC)
+        self._started_iso = started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._deployments, self._routes_of = _deployments(context.config, context.router)
         self._openapi = orjson.dumps(openapi_document())
 
     # --- models ------------------------------------------------------------------------------
+
+    # One body serves both SDKs: OpenAI's model fields and Anthropic's (type, display_name,
+    # created_at), and the list has Anthropic's paging fields (one page holds every model).
 
     def _model_json(self, model: str) -> dict[str, Any]:
         route = self._context.router.route(model) or ()
@@ -119,22 +127,35 @@ class _AdminApi:
             "object": "model",
             "created": self._started_at,
             "owned_by": MODEL_OWNER,
+            "type": "model",
+            "display_name": model,
+            "created_at": self._started_iso,
             "deployments": [d.key for d in route],
         }
 
     async def models(self, request: web.Request) -> web.Response:
-        data = [self._model_json(model) for model in self._context.config.routes]
-        return json_response({"object": "list", "data": data})
+        names = list(self._context.config.routes)
+        data = [self._model_json(model) for model in names]
+        return json_response(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": names[0] if names else None,
+                "last_id": names[-1] if names else None,
+            }
+        )
 
     async def model(self, request: web.Request) -> web.Response:
         model = request.match_info["model"]
         if model not in self._context.config.routes:
-            return api_error(
-                404,
-                f"The model '{shown(model)}' does not exist or is not routed by this orchestrator.",
-                code="model_not_found",
-                param="model",
+            message = (
+                f"The model '{shown(model)}' does not exist or is not routed by this orchestrator."
             )
+            if ANTHROPIC_VERSION_HEADER in request.headers:  # the anthropic SDK's call
+                body = anthropic_error_body(404, message, code="model_not_found", param="model")
+                return error_response(404, body, REQUEST_ID.get())
+            return api_error(404, message, code="model_not_found", param="model")
         return json_response(self._model_json(model))
 
     # --- providers and breaker actions ---------------------------------------------------------

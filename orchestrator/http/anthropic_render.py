@@ -12,8 +12,9 @@ signatures, citations and fields we do not know included). Any other answer is t
   ``cache_read_input_tokens`` (OpenAI counts cached tokens in the prompt, Anthropic does not).
 
 Statuses follow Anthropic's: every provider failed -> 500 ``api_error``; no deployment
-available (breakers open, overloaded) -> 529 ``overloaded_error``; the deadline -> 504
-``timeout_error``; a provider's 4xx and our own rejections keep their status.
+available (breakers open, overloaded) -> 529 ``overloaded_error``; every deployment
+rate-limited -> 429 ``rate_limit_error``; the deadline -> 504 ``timeout_error``; a
+provider's 4xx and our own rejections keep their status.
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ ERROR_TYPES: Final[Mapping[int, str]] = MappingProxyType(
 )
 _CALLER_STATUS: Final[Mapping[int, int]] = MappingProxyType({502: 500, 503: 529})
 """Our failure statuses that Anthropic has no use for, as the ones it answers instead."""
+_RATE_LIMITED: Final = "upstream_rate_limited"
 
 
-def caller_status(status: int) -> int:
+def caller_status(status: int, code: str | None = None) -> int:
+    """The status Anthropic would answer: every deployment rate-limited is its 429."""
+    if code == _RATE_LIMITED:
+        return 429
     return _CALLER_STATUS.get(status, status)
 
 

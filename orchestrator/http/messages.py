@@ -76,7 +76,7 @@ class AnthropicMessagesApi:
         return json_response(body)
 
     def failure(self, result: Failure, request_id: str) -> web.Response:
-        status = caller_status(result.status)
+        status = caller_status(result.status, result.code)
         error = anthropic_error_body(status, result.message, code=result.code, param=result.param)
         if result.provider_error is not None:
             error["error"]["provider_error"] = result.provider_error

@@ -187,7 +187,13 @@ async def test_openai_sdk_lists_and_retrieves_the_routed_models(target: Target) 
             await client.models.retrieve("no-such-model")
         except openai.NotFoundError as exc:
             with_error = exc
-    assert listed == ["gpt-4", "gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022"]
+    assert listed == [
+        "gpt-4",
+        "gpt-4o",
+        "gpt-4o-mini",
+        "claude-3-5-sonnet-20241022",
+        "text-embedding-3-small",
+    ]
     assert retrieved.id == "gpt-4o"
     assert with_error is not None
     assert with_error.status_code == 404

@@ -227,3 +227,39 @@ async def test_refused_admin_actions_match_the_document(
     with orchestrator(mock_service, ORCH_ADMIN_TOKEN="") as closed:
         client = Client(http, closed.base_url, await _contract(http, closed))
         await client.call("POST", f"/v1/providers/{OPENAI_GPT4}/reset", documented, expect=403)
+
+
+async def test_messages_and_embeddings_answers_match_the_document(
+    open_admin: RunningService, http: aiohttp.ClientSession, mock_service: RunningService
+) -> None:
+    client = Client(http, open_admin.base_url, await _contract(http, open_admin))
+    messages, count, embeddings = "/v1/messages", "/v1/messages/count_tokens", "/v1/embeddings"
+    hello = {"model": "gpt-4o", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}
+    for model in ("gpt-4o", "claude-3-5-sonnet-20241022"):  # translated, and whole
+        await client.call("POST", messages, json={**hello, "model": model}, expect=200)
+    await client.call("POST", messages, json={**hello, "max_tokens": 0}, expect=400)
+    await client.call("POST", messages, json={**hello, "model": "claude-9"}, expect=404)
+    huge = {**hello, "messages": [{"role": "user", "content": "x" * 1_100_000}]}
+    await client.call("POST", messages, json=huge, expect=413)
+    await client.call("POST", count, json=hello, expect=200)
+    await client.call("POST", count, json={**hello, "messages": []}, expect=400)
+    await client.call("POST", count, json={**hello, "model": "claude-9"}, expect=404)
+    vectors = {"model": "text-embedding-3-small", "input": ["a", "b"]}
+    await client.call("POST", embeddings, json=vectors, expect=200)
+    await client.call("POST", embeddings, json={**vectors, "input": []}, expect=400)
+    await client.call("POST", embeddings, json={**vectors, "model": "e-9"}, expect=404)
+
+    await _faults(http, mock_service, {"provider": "both", "faults": {"500": 1.0}})
+    await client.call("POST", messages, json=hello, expect=500)
+    await client.call("POST", embeddings, json=vectors, expect=502)
+
+    await _reset(http, mock_service)
+    for deployment in (
+        "openai/gpt-4o",
+        "anthropic/claude-3-5-sonnet-20241022",
+        "openai/text-embedding-3-small",
+    ):
+        async with http.post(f"{open_admin.base_url}/v1/providers/{deployment}/open") as r:
+            assert r.status == 200
+    await client.call("POST", messages, json=hello, expect=529)
+    await client.call("POST", embeddings, json=vectors, expect=503)

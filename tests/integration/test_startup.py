@@ -130,7 +130,7 @@ def test_the_orchestrator_says_when_it_listens_and_when_it_stops(
     with orchestrator(mock_service) as service:
         started = _event_line(service.wait_for_log('"event":"started"'), "started")
         assert started["listen"] == service.base_url
-        assert (started["routes"], started["deployments"]) == (4, 5)
+        assert (started["routes"], started["deployments"]) == (5, 6)
         assert started["config_source"] == "built-in defaults"
         assert started["version"]
     assert _event_line(service.logs(), "stopped")["version"] == started["version"]

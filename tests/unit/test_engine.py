@@ -12,6 +12,7 @@ from orchestrator.config import AppConfig, BreakerPolicy, DeadlinePolicy
 from orchestrator.decision import Outcome, OutcomeKind
 from orchestrator.engine import Engine, Failure, Success
 from orchestrator.policies import BackoffPolicy, RetryPolicy
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from shared.models import ChatMessage, ChatRequest
 from tests.unit.fakes import FakeClock
@@ -248,7 +249,7 @@ class RecordingObserver:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
-    def on_result(self, request: ChatRequest, request_id: str, result: object) -> None:
+    def on_result(self, request: RoutedRequest, request_id: str, result: object) -> None:
         self.events.append(("result", request_id, type(result).__name__))
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from orchestrator.decision import Decision, Outcome
 from orchestrator.engine import EngineResult, Failure
+from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.telemetry.journeys import Journey, JourneyStore, Rejection
-from shared.models import ChatRequest
 from tests.unit.observer_support import ANTHROPIC, E500, OK, OPENAI, R429, EngineHarness
 
 RECEIVED_AT = 1_700_000_000.0
@@ -121,7 +121,7 @@ class _Recorder:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
-    def on_result(self, request: ChatRequest, request_id: str, result: EngineResult) -> None:
+    def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         self.store.record_result(request, request_id, result, RECEIVED_AT)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.capabilities import Need
 from orchestrator.http.validation import ValidationError, validate_chat_request
-from shared.models import ChatRequest
+from orchestrator.requests import RoutedRequest
 
 
 @dataclass
@@ -34,7 +34,7 @@ class FakeRouter:
     def provider_names(self) -> frozenset[str]:
         return self.providers
 
-    def unable(self, request: ChatRequest) -> Need | None:
+    def unable(self, request: RoutedRequest) -> Need | None:
         return None  # every capability: the router's own tests cover the rule
 
 
