@@ -1,15 +1,22 @@
-"""``python -m tools.bench_tools``: what a tool-call request and a translated one add.
+"""``python -m tools.bench_tools``: what each caller API and each translation adds.
 
-Three cases, each measured as p50/p95 of sequential requests on one keep-alive connection,
+Each case is measured as p50/p95 of sequential requests on one keep-alive connection,
 interleaved with the same call made straight to the mock (so the mock's own work and the
 machine's drift cancel out):
 
 - ``text``: a plain chat request to the OpenAI deployment (the baseline);
 - ``tools``: the same with a declared tool, answered with a tool call;
 - ``translated``: the tool request sent to the Anthropic deployment (OpenAI -> Anthropic
-  request, Anthropic -> OpenAI answer), against the Anthropic body it translates to.
+  request, Anthropic -> OpenAI answer), against the Anthropic body it translates to;
+- ``messages``: an Anthropic Messages request (the Anthropic SDK's) to the Anthropic
+  deployment, against the same body sent to the mock's Anthropic API;
+- ``messages_openai``: the same Messages request routed to the OpenAI deployment
+  (Anthropic -> OpenAI request, OpenAI -> Anthropic answer), against its chat body;
+- ``embeddings``: ``POST /v1/embeddings`` (two inputs, 1,536 floats each), against the
+  same call to the mock.
 
-The added latency of each case is its p50 through the orchestrator minus its p50 direct.
+The added latency of each case is its p50 through the orchestrator minus its p50 direct;
+``make bench`` runs it after the throughput bench, so each API's row sits beside chat's.
 """
 
 from __future__ import annotations
@@ -55,10 +62,20 @@ ANTHROPIC_DIRECT: Final = {
         }
     ],
 }
+SAY_HELLO: Final = [{"role": "user", "content": "Say hello"}]
+MESSAGES: Final = {"model": "claude-3-5-sonnet-20241022", "max_tokens": 256, "messages": SAY_HELLO}
+MESSAGES_OPENAI: Final = {**MESSAGES, "model": "gpt-4o"}
+CHAT_OF_MESSAGES: Final = {"model": "gpt-4o", "max_tokens": 256, "messages": SAY_HELLO}
+EMBEDDINGS: Final = {"model": "text-embedding-3-small", "input": ["Say hello", "Say goodbye"]}
+CHAT, ANTHROPIC, VECTORS = "/v1/chat/completions", "/v1/messages", "/v1/embeddings"
 CASES: Final = {
-    "text": (TEXT, "/v1/chat/completions", TEXT),
-    "tools": (TOOLS, "/v1/chat/completions", TOOLS),
-    "translated": (TRANSLATED, "/v1/messages", ANTHROPIC_DIRECT),
+    # name: (orchestrator path, body, mock path, the body the mock gets)
+    "text": (CHAT, TEXT, CHAT, TEXT),
+    "tools": (CHAT, TOOLS, CHAT, TOOLS),
+    "translated": (CHAT, TRANSLATED, ANTHROPIC, ANTHROPIC_DIRECT),
+    "messages": (ANTHROPIC, MESSAGES, ANTHROPIC, MESSAGES),
+    "messages_openai": (ANTHROPIC, MESSAGES_OPENAI, CHAT, CHAT_OF_MESSAGES),
+    "embeddings": (VECTORS, EMBEDDINGS, VECTORS, EMBEDDINGS),
 }
 
 
@@ -85,15 +102,13 @@ async def measure(mock: Service, orchestrator: Service, requests: int) -> dict[s
         aiohttp.ClientSession(connector=connector) as via,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as direct,
     ):
-        for name, (body, direct_path, direct_body) in CASES.items():
+        for name, (path, body, direct_path, direct_body) in CASES.items():
             through: list[float] = []
             straight: list[float] = []
             encoded, direct_encoded = orjson.dumps(body), orjson.dumps(direct_body)
             for index in range(requests + 100):
                 samples = (through, straight) if index >= 100 else ([], [])
-                await _timed_post(
-                    via, f"{orchestrator.url}/v1/chat/completions", encoded, samples[0]
-                )
+                await _timed_post(via, orchestrator.url + path, encoded, samples[0])
                 await _timed_post(direct, mock.url + direct_path, direct_encoded, samples[1])
             results[name] = {
                 "orchestrator_p50_ms": round(_percentile(through, 0.5), 3),
@@ -120,10 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             orchestrator.stop()
             mock.stop()
-    print(f"{'case':<12}{'direct p50':>12}{'through p50':>13}{'added p50':>11}{'added p95':>11}")
+    print(f"{'case':<16}{'direct p50':>12}{'through p50':>13}{'added p50':>11}{'added p95':>11}")
     for name, row in results.items():
         print(
-            f"{name:<12}{row['direct_p50_ms']:>10.3f}ms{row['orchestrator_p50_ms']:>11.3f}ms"
+            f"{name:<16}{row['direct_p50_ms']:>10.3f}ms{row['orchestrator_p50_ms']:>11.3f}ms"
             f"{row['added_p50_ms']:>9.3f}ms{row['added_p95_ms']:>9.3f}ms"
         )
     return 0

@@ -22,12 +22,13 @@ from orchestrator.transport.errors import UpstreamProtocolError
 if TYPE_CHECKING:
     from orchestrator.answers import Completion, StreamTranslator
     from orchestrator.decision import Outcome
+    from orchestrator.requests import RoutedRequest
     from orchestrator.routing.router import Deployment
     from orchestrator.transport.base import UpstreamRequest
     from shared.models import ChatRequest
 
 
-def common_headers(request: ChatRequest, request_id: str, attempt_number: int) -> dict[str, str]:
+def common_headers(request: RoutedRequest, request_id: str, attempt_number: int) -> dict[str, str]:
     """What every wire format sends: JSON in, the answer's media type, and the trace ids."""
     return {
         "Content-Type": "application/json",

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from orchestrator.answers import Completion
-from orchestrator.providers.base import MalformedResponse, load_json_object, token_count
+from orchestrator.providers.base import (
+    MalformedResponse,
+    common_headers,
+    load_json_object,
+    token_count,
+)
 from orchestrator.transport.base import UpstreamRequest
 from shared.embeddings import EmbeddingRequest
 from shared.models import Usage
@@ -29,12 +34,7 @@ EMBEDDING_WIRE_FORMATS: Final = frozenset({"openai"})
 def embeddings_request(
     request: EmbeddingRequest, deployment: Deployment, request_id: str, attempt_number: int
 ) -> UpstreamRequest:
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "X-Request-ID": request_id,
-        "X-Attempt-Number": str(attempt_number),
-    }
+    headers = common_headers(request, request_id, attempt_number)
     api_key = deployment.provider.api_key
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
