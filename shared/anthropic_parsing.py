@@ -25,6 +25,7 @@ What maps to what:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -86,7 +87,18 @@ def parse_messages_request(body: object, beta: str | None = None) -> ChatRequest
     try:
         return parse_chat_request(openai)
     except FieldError as exc:  # a rule of the shared parser, in Anthropic's words
-        raise FieldError(exc.param, f"{exc.param}: {exc.message}", exc.code) from None
+        param = anthropic_path(exc.param) if exc.param is not None else None
+        raise FieldError(param, f"{param}: {exc.message}", exc.code) from None
+
+
+def anthropic_path(param: str) -> str:
+    """An OpenAI field path as the Messages API names it: ``tools[0].function.parameters``
+    -> ``tools.0.input_schema`` (message indices may differ: a system prompt and tool
+    results are messages of their own in the hub request)."""
+    path = re.sub(r"\[(\d+)\]", r".\1", param)
+    if path.startswith("tools."):
+        path = path.replace(".function.", ".", 1).replace(".parameters", ".input_schema", 1)
+    return path.replace("stop", "stop_sequences", 1) if path.startswith("stop") else path
 
 
 def _options(body: Mapping[str, Any], openai: dict[str, Any]) -> None:
@@ -245,7 +257,15 @@ def _tools(raw: object) -> list[dict[str, Any]]:
     for index, tool in enumerate(raw):
         if not isinstance(tool, dict):
             raise wrong_type(f"tools.{index}", "a valid dictionary", tool)
-        function: dict[str, Any] = {"name": tool.get("name")}
+        name = tool.get("name")
+        if name is None:
+            raise field_required(f"tools.{index}.name")
+        if not isinstance(name, str):
+            raise wrong_type(f"tools.{index}.name", "a valid string", name)
+        schema = tool.get("input_schema")
+        if schema is not None and not isinstance(schema, dict):
+            raise wrong_type(f"tools.{index}.input_schema", "a valid dictionary", schema)
+        function: dict[str, Any] = {"name": name}
         if tool.get("description") is not None:
             function["description"] = tool["description"]
         if tool.get("input_schema") is not None:

@@ -23,6 +23,7 @@ from orchestrator.capabilities import Need
 from orchestrator.http.nesting import MAX_NESTING_DEPTH, too_deep
 from orchestrator.policies import STREAM_MODE_FIELD, STREAM_MODES
 from orchestrator.requests import RoutedRequest
+from shared.anthropic_parsing import ANTHROPIC_FIELDS
 from shared.chat_parsing import parse_chat_request
 from shared.embeddings import EmbeddingRequest
 from shared.models import ChatRequest, FieldError, openai_error_body, shown
@@ -111,6 +112,10 @@ def _check_routing(request: RoutedRequest, router: RouteLimits) -> None:
 
 def _check_nesting(request: ChatRequest) -> None:
     roots: list[tuple[str, Any]] = list(request.extra.items()) if request.extra else []
+    if request.extra and ANTHROPIC_FIELDS in request.extra:
+        # A Messages caller's own fields, named as it sent them.
+        roots = [(k, v) for k, v in roots if k != ANTHROPIC_FIELDS]
+        roots.extend(request.extra[ANTHROPIC_FIELDS].items())
     # The known fields whose values are schemas or free-form objects nest as deep as callers like.
     if request.tools:
         roots.append(("tools", list(request.tools)))

@@ -20,7 +20,7 @@ from orchestrator.providers.anthropic import ANTHROPIC_ADAPTER
 from orchestrator.providers.anthropic_answers import parse_message
 from orchestrator.providers.openai import OPENAI_ADAPTER
 from shared.anthropic_parsing import parse_messages_request
-from shared.models import Usage
+from shared.models import FieldError, Usage
 from tests.unit.adapter_support import deployment
 
 
@@ -231,3 +231,20 @@ def test_count_tokens_counts_tools_and_images_as_well_as_text() -> None:
     plain = estimated_input_tokens(parse_messages_request(text))
     assert estimated_input_tokens(parse_messages_request(pictured)) > plain + 1000
     assert estimated_input_tokens(parse_messages_request(tooled)) > plain
+
+
+@pytest.mark.parametrize(
+    ("tools", "param"),
+    [
+        ([{}], "tools.0.name"),
+        ([{"name": 5}], "tools.0.name"),
+        ([{"name": "f", "input_schema": []}], "tools.0.input_schema"),
+        ([{"name": "f"}, {"name": "f"}], "tools.1"),  # the shared rule, Anthropic's path
+    ],
+)
+def test_a_bad_tool_is_named_by_its_anthropic_path(tools: list[Any], param: str) -> None:
+    body = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(FieldError) as caught:
+        parse_messages_request({**body, "tools": tools})
+    assert caught.value.param == param
+    assert caught.value.message.startswith(param)

@@ -103,7 +103,7 @@ def test_images_become_image_url_parts() -> None:
         ({"system": 3}, "system"),
         ({"stop_sequences": "END"}, "stop_sequences"),
         ({"tool_choice": {"type": "sometimes"}}, "tool_choice.type"),
-        ({"tools": [{"name": "a b", "input_schema": {}}]}, "tools[0].function.name"),
+        ({"tools": [{"name": "a b", "input_schema": {}}]}, "tools.0.name"),
     ],
 )  # fmt: skip
 def test_a_bad_field_is_named_as_anthropic_names_it(fields: dict[str, Any], param: str) -> None:
