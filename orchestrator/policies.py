@@ -8,6 +8,7 @@ builds them; nothing else constructs them outside tests.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
@@ -25,6 +26,14 @@ DEFAULT_FAILURE_RATE_THRESHOLD: Final = 0.9
 DEFAULT_SLOW_CALL_RATE_THRESHOLD: Final = 0.8
 DEFAULT_OPEN_DURATION_S: Final = 30.0
 DEFAULT_HALF_OPEN_MAX_PROBES: Final = 1
+# Recovery is judged on a handful of calls, not one: 4 of 5 must succeed (one unlucky probe
+# does not cost another cool-down, two do), and the calls admitted at once grow by one with
+# each success, so a half-healed provider is not flooded.
+DEFAULT_HALF_OPEN_CALLS: Final = 5
+DEFAULT_HALF_OPEN_SUCCESS_RATE: Final = 0.8
+# When every deployment a request may use is open, one request a second per deployment still
+# goes out as a probe (the rest get 503 at once): recovery is noticed before the cool-down.
+DEFAULT_ALL_OPEN_PROBE_INTERVAL_S: Final = 1.0
 DEFAULT_BREAKER_WINDOW_SIZE: Final = 20
 DEFAULT_MIN_CALLS_IN_WINDOW: Final = 10
 DEFAULT_REQUEST_DEADLINE_S: Final = 60.0
@@ -99,8 +108,42 @@ class BreakerPolicy:
     # Open, like failures do, once this share of the window's calls were slow (slower than
     # the provider's slow_call_duration_s; providers without one have no slow calls).
     slow_call_rate_threshold: float = DEFAULT_SLOW_CALL_RATE_THRESHOLD
+    # Half-open: closes once a success rate is reached over this many calls, reopens once it
+    # no longer can be; the calls admitted at once start at half_open_max_probes.
+    half_open_calls: int = DEFAULT_HALF_OPEN_CALLS
+    half_open_success_rate: float = DEFAULT_HALF_OPEN_SUCCESS_RATE
+    # Every deployment of a request refusing: one probe per deployment per interval goes out
+    # before the cool-down ends (None: none, every such request gets 503 at once).
+    all_open_probe_interval_s: float | None = DEFAULT_ALL_OPEN_PROBE_INTERVAL_S
+
+    @property
+    def half_open_successes_needed(self) -> int:
+        return max(1, math.ceil(self.half_open_success_rate * self.half_open_calls - 1e-9))
+
+    @property
+    def half_open_failures_allowed(self) -> int:
+        return self.half_open_calls - self.half_open_successes_needed
 
     def __post_init__(self) -> None:
+        require(
+            self.half_open_calls >= 1,
+            "breaker.half_open_calls",
+            self.half_open_calls,
+            "must be >= 1",
+        )
+        require(
+            0 < self.half_open_success_rate <= 1,
+            "breaker.half_open_success_rate",
+            self.half_open_success_rate,
+            "must be > 0 and <= 1",
+        )
+        interval = self.all_open_probe_interval_s
+        require(
+            interval is None or interval > 0,
+            "breaker.all_open_probe_interval_s",
+            interval,
+            "must be > 0 (or left out)",
+        )
         require(
             self.failure_threshold >= 1,
             "breaker.failure_threshold",

@@ -45,6 +45,10 @@ class BreakerRegistry:
         """Before an attempt: may it go out? (In HALF_OPEN, True holds a probe slot.)"""
         return self.get(deployment_key).before_call()
 
+    def early_probe(self, deployment_key: str) -> bool:
+        """While OPEN, for a request with nowhere else to go: may it go out as a probe?"""
+        return self.get(deployment_key).early_probe()
+
     def record(self, deployment_key: str, kind: OutcomeKind, slow: bool = False) -> None:
         """After an attempt (or a stream's end): the outcome, as the decision table reads it;
         ``slow`` when the call took longer than its provider's slow-call limit."""

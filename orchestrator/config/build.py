@@ -136,10 +136,24 @@ def _breaker(table: Table, origins: Mapping[str, Override]) -> BreakerPolicy:
     window_size = table.integer("window_size", defaults.window_size)
     min_calls = table.integer("min_calls_in_window", defaults.min_calls_in_window)
     slow_rate = table.number("slow_call_rate_threshold", defaults.slow_call_rate_threshold)
+    half_open_calls = table.integer("half_open_calls", defaults.half_open_calls)
+    half_open_rate = table.number("half_open_success_rate", defaults.half_open_success_rate)
+    # 0 turns the all-open probes off (TOML has no null).
+    every_s = table.number("all_open_probe_interval_s", defaults.all_open_probe_interval_s or 0)
+    interval = every_s if every_s != 0 else None
     table.finish()
     return policy(
         lambda: BreakerPolicy(
-            threshold, open_duration_s, probes, rate, window_size, min_calls, slow_rate
+            threshold,
+            open_duration_s,
+            probes,
+            rate,
+            window_size,
+            min_calls,
+            slow_rate,
+            half_open_calls,
+            half_open_rate,
+            interval,
         ),
         "",
         origins,

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
-from orchestrator.breaker import BreakerRegistry
+from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.decision import (
     NOT_SERVED_BY_FAULT_OF_THE_REQUEST,
     Action,
@@ -69,6 +69,10 @@ class EngineObserver(Protocol):
         """A route strategy (other than priority) chose the plan's order."""
         ...
 
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
+        """An open deployment was probed: ``early`` (every deployment of a request open)."""
+        ...
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None: ...
 
 
@@ -80,6 +84,9 @@ class NullObserver:
         pass
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
+        pass
+
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
         pass
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
@@ -152,8 +159,12 @@ class _Run:
 
     async def _walk(self, plan: RoutePlan) -> EngineResult:
         if not plan.deployments:
+            probed = await self._probe_while_open(plan)
+            if isinstance(probed, Success):
+                return probed
             now = self.engine.clock()
-            return failures.unavailable(plan, self.request.model, now, self._elapsed_s())
+            refused = failures.unavailable(plan, self.request.model, now, self._elapsed_s())
+            return dataclasses.replace(refused, attempts=tuple(self.attempts))
         if plan.strategy != "priority":
             order = [d.key for d in plan.deployments]
             event("route_order", None, strategy=plan.strategy, order=order, why=plan.why)
@@ -175,12 +186,25 @@ class _Run:
             if not await self._waited(wait_s, "next_round", None):
                 return self._deadline_exceeded()
 
+    async def _probe_while_open(self, plan: RoutePlan) -> EngineResult | None:
+        """Every deployment refusing: one of them may take this request as its early probe
+        (one per deployment per interval); the rest of such requests get 503 at once."""
+        breakers = self.engine.breakers
+        for deployment, _ in plan.skipped_open:
+            if breakers.early_probe(deployment.key):
+                event("early_probe", deployment)
+                self.engine.observer.on_probe(deployment, "early")
+                step = await self._attempt(deployment)
+                return None if isinstance(step, tuple) else step
+        return None
+
     async def _serve(self, deployment: Deployment) -> EngineResult | None:
         """Attempt ``deployment`` until it answers (a result) or says go elsewhere (None)."""
         while True:
             if self._budget_spent():
                 return self._exhausted()
             breakers = self.engine.breakers
+            probing = breakers.get(deployment.key).state is BreakerState.HALF_OPEN
             if not breakers.admit(deployment.key):
                 self.out_for_request.add(deployment.key)
                 state = breakers.get(deployment.key).state
@@ -192,6 +216,11 @@ class _Run:
             outcome, decision = step
             if decision.action is not Action.RETRY_SAME:
                 self._leave(deployment, outcome, decision)
+                return None
+            if probing:
+                # A recovering deployment is judged on many callers' probes; this caller's
+                # retries go elsewhere rather than wait on it.
+                self.out_for_request.add(deployment.key)
                 return None
             if self._spent_on(deployment) or not self._admissible(deployment):
                 # Its breaker just opened (or it had its share): no wait for a skip.

@@ -152,6 +152,12 @@ class Metrics:
             "Plans a route strategy ordered, by model, strategy and the deployment put first.",
             ["model", "strategy", "first"],
         )
+        self.probes = CounterFamily(
+            "orchestrator_breaker_probes",
+            "Probes of open deployments: early (a request every deployment refused) or "
+            "background (the orchestrator's own), per deployment.",
+            ["deployment", "kind"],
+        )
         self.slow_calls = CounterFamily(
             "orchestrator_slow_calls",
             "Attempts slower than their provider's slow_call_duration_s, per deployment.",
@@ -244,6 +250,7 @@ class Metrics:
                     self.caller_requests,
                     self.slow_calls,
                     self.route_choices,
+                    self.probes,
                 )
             )
         )
@@ -283,6 +290,9 @@ class Metrics:
 
     def on_failover(self, left: Deployment, to: Deployment) -> None:
         self.failovers.labels(left.key, to.key).value += 1
+
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
+        self.probes.labels(deployment.key, kind).value += 1
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
         first = plan.deployments[0].key if plan.deployments else NO_PROVIDER

@@ -127,6 +127,9 @@ class Stats:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         pass  # the route choices are counted by the metrics
 
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
+        pass  # probes are counted by the metrics
+
     def on_result(
         self,
         request: RoutedRequest,

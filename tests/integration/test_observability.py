@@ -71,7 +71,7 @@ async def test_breaker_gauge_and_transitions_follow_the_circuit_breaker_scenario
     assert m.value(transitions, deployment=OPENAI_GPT4, to="closed") == 1
     assert m.value("orchestrator_breaker_state", deployment=OPENAI_GPT4) == 0
     assert m.value("orchestrator_breaker_state", deployment=ANTHROPIC_SONNET) == 0
-    failures = target.failure_threshold + 1  # the threshold, then one failed probe
+    failures = target.failure_threshold + 2  # the threshold, then two failed probes
     assert m.value(ATTEMPTS, provider="openai", model="gpt-4", outcome="server_error") == failures
 
 
@@ -85,7 +85,15 @@ async def test_every_breaker_open_shows_in_gauges_readiness_and_request_outcomes
     m = await scrape(target.http, target.orchestrator_url)
     assert m.value("orchestrator_breaker_state", deployment=OPENAI_GPT4) == 2
     assert m.value("orchestrator_breaker_state", deployment=ANTHROPIC_SONNET) == 2
+    # The request answered at once, and the early probes (one per deployment, counted under
+    # the provider they probed).
     assert m.value(REQUESTS, model="gpt-4", provider="none", outcome="all_breakers_open") == 1
+    for provider in ("openai", "anthropic"):
+        outcome = "all_breakers_open"
+        assert m.value(REQUESTS, model="gpt-4", provider=provider, outcome=outcome) == 1
+    probes = "orchestrator_breaker_probes_total"
+    assert m.value(probes, deployment=OPENAI_GPT4, kind="early") == 1
+    assert m.value(probes, deployment=ANTHROPIC_SONNET, kind="early") == 1
 
     # Other models still have deployments whose breakers are closed: still ready.
     status, body = await get_json(target.http, f"{target.orchestrator_url}/health/ready")

@@ -13,11 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from orchestrator.policies import BreakerPolicy
 from tests.scenarios.target import Target, chat_body
 
 OPENAI_DEPLOYMENT = "openai/gpt-4"
 ANTHROPIC_MODEL = "claude-3-5-sonnet-20241022"
 POLL_INTERVAL_S = 0.02
+# The default half-open rule: this many successful probes close the breaker.
+HALF_OPEN_SUCCESSES_NEEDED: Final = BreakerPolicy().half_open_successes_needed
 
 
 async def happy_path(target: Target) -> None:
@@ -107,19 +110,24 @@ async def circuit_breaker(target: Target) -> None:
         assert (status, body["provider"], body["attempts"]) == (200, "anthropic", 1)
     assert await _openai_calls(target) == target.failure_threshold
 
-    # Cool-down over while OpenAI is still failing: one probe, it fails, open again.
+    # Cool-down over while OpenAI is still failing: each request probes it once and moves
+    # on; one failed probe is bad luck, the second reopens it.
     await _wait_for_breaker(target, OPENAI_DEPLOYMENT, "half_open")
-    status, body, _ = await target.chat(chat_body())
-    assert (status, body["provider"]) == (200, "anthropic")
-    assert [a["provider"] for a in body["attempt_log"]] == ["openai", "anthropic"]
-    assert await _openai_calls(target) == target.failure_threshold + 1
+    for probes in (1, 2):
+        status, body, _ = await target.chat(chat_body())
+        assert (status, body["provider"]) == (200, "anthropic")
+        assert [a["provider"] for a in body["attempt_log"]] == ["openai", "anthropic"]
+        assert await _openai_calls(target) == target.failure_threshold + probes
     assert await _breaker_state(target, OPENAI_DEPLOYMENT) == "open"
 
-    # OpenAI recovers: after the next cool-down one probe succeeds and traffic returns.
+    # OpenAI recovers: after the next cool-down its probes succeed, and once 4 of them have
+    # (the healthy success rate, not one lucky call) the breaker closes.
     await target.set_faults({"provider": "openai"})
     await _wait_for_breaker(target, OPENAI_DEPLOYMENT, "half_open")
-    status, body, _ = await target.chat(chat_body())
-    assert (status, body["provider"], body["attempts"]) == (200, "openai", 1)
+    for _ in range(HALF_OPEN_SUCCESSES_NEEDED):
+        assert await _breaker_state(target, OPENAI_DEPLOYMENT) == "half_open"
+        status, body, _ = await target.chat(chat_body())
+        assert (status, body["provider"], body["attempts"]) == (200, "openai", 1)
     assert await _breaker_state(target, OPENAI_DEPLOYMENT) == "closed"
     status, body, _ = await target.chat(chat_body())
     assert (status, body["provider"]) == (200, "openai")
@@ -172,6 +180,12 @@ async def every_breaker_open_answers_503_at_once(target: Target) -> None:
         status, body, headers = await target.chat(chat_body())
         assert status in (502, 503), body
         assert headers.get("x-should-retry") == "false"
+    # Nowhere to go: the next requests probe each deployment once (a bounded number, one per
+    # deployment a second), and fail with the same clear 503.
+    for _ in _gpt4_deployments(await target.health()):
+        status, body, headers = await target.chat(chat_body())
+        assert (status, body["error"]["code"]) == (503, "all_breakers_open"), body
+        assert len(body["attempt_log"]) == 1
     calls_before = len(await target.mock_log())
     started = time.perf_counter()
     status, body, headers = await target.chat(chat_body())

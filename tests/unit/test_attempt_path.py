@@ -138,10 +138,11 @@ async def test_a_poisoned_half_open_probe_does_not_keep_the_probe_slot(
     assert body["attempt_log"][0]["outcome"] == "unexpected_error"
     poisoned = False
     clock.advance(5.0)
-    status, body = await chat(client)  # the next probe is admitted and heals it
+    status, body = await chat(client)  # the next probe is admitted: the slot was freed
     assert status == 200
     assert body["provider"] == "openai"
-    assert client.app[BREAKERS_KEY].get("openai/gpt-4o").state == "closed"
+    snapshot = client.app[BREAKERS_KEY].get("openai/gpt-4o").snapshot()
+    assert (snapshot["state"], snapshot["half_open_successes"]) == ("half_open", 1)
 
 
 async def test_a_streamed_attempt_that_raises_before_its_first_token_fails_over(

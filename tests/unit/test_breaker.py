@@ -156,12 +156,30 @@ def test_half_open_allows_only_n_probes(breaker: CircuitBreaker, clock: FakeCloc
     assert admitted == [True] * POLICY.half_open_max_probes + [False] * 3
 
 
-def test_half_open_success_closes_and_clears_counts(
+def succeed_probes(breaker: CircuitBreaker, times: int) -> None:
+    for _ in range(times):
+        assert breaker.before_call()
+        breaker.on_success()
+
+
+def test_one_lucky_probe_does_not_close_a_half_open_breaker(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    open_then_cool_down(breaker, clock)
+    succeed_probes(breaker, 1)
+    assert breaker.state is HALF_OPEN
+
+
+def test_half_open_closes_on_a_healthy_success_rate_and_clears_counts(
     breaker: CircuitBreaker, clock: FakeClock, transitions: list[Transition]
 ) -> None:
     open_then_cool_down(breaker, clock)
+    needed = POLICY.half_open_successes_needed  # 4 of 5 by default
+    succeed_probes(breaker, needed - 1)
     assert breaker.before_call()
-    breaker.on_success()
+    breaker.on_failure()  # one unlucky probe among them
+    assert breaker.state is HALF_OPEN
+    succeed_probes(breaker, 1)
     assert breaker.state is CLOSED
     assert breaker.consecutive_failures == 0
     assert breaker.opened_at is None
@@ -169,19 +187,84 @@ def test_half_open_success_closes_and_clears_counts(
     assert all(breaker.before_call() for _ in range(10))
 
 
-def test_half_open_failure_reopens_with_a_fresh_cool_down(
-    breaker: CircuitBreaker, clock: FakeClock, transitions: list[Transition]
+def test_half_open_admits_one_more_call_at_a_time_with_each_success(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    open_then_cool_down(breaker, clock)
+    start = POLICY.half_open_max_probes
+    assert [breaker.before_call() for _ in range(start + 1)] == [True] * start + [False]
+    breaker.on_success()  # one slot freed, and the limit grows by one
+    assert [breaker.before_call() for _ in range(3)] == [True, True, False]
+
+
+def test_one_unlucky_probe_does_not_cost_another_cool_down(
+    breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
     open_then_cool_down(breaker, clock)
     assert breaker.before_call()
-    clock.advance(2)
     breaker.on_failure()
+    assert breaker.state is HALF_OPEN
+    assert breaker.before_call()
+
+
+def test_half_open_reopens_with_a_fresh_cool_down_once_the_rate_is_out_of_reach(
+    breaker: CircuitBreaker, clock: FakeClock, transitions: list[Transition]
+) -> None:
+    open_then_cool_down(breaker, clock)
+    for _ in range(POLICY.half_open_failures_allowed + 1):
+        assert breaker.before_call()
+        clock.advance(2)
+        breaker.on_failure()
     assert breaker.state is OPEN
     assert breaker.opened_at == clock()
     assert breaker.next_probe_at() == clock() + POLICY.open_duration_s
     assert transitions[-1] == ("openai/gpt-4", HALF_OPEN, OPEN)
     clock.advance(POLICY.open_duration_s - 0.001)
     assert not breaker.before_call()
+
+
+def test_every_deployment_open_lets_one_early_probe_through_per_interval(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    fail(breaker, POLICY.failure_threshold)
+    every_s = POLICY.all_open_probe_interval_s
+    assert every_s is not None
+    assert breaker.early_probe()
+    assert not breaker.early_probe()  # one out at a time
+    breaker.on_failure()
+    opened_at = breaker.opened_at
+    assert not breaker.early_probe()  # and one per interval
+    clock.advance(every_s)
+    assert breaker.early_probe()
+    breaker.on_failure()
+    assert breaker.state is OPEN
+    assert breaker.opened_at == opened_at  # a failed early probe costs no new cool-down
+
+
+def test_an_early_probe_that_succeeds_starts_recovery_before_the_cool_down_ends(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    fail(breaker, POLICY.failure_threshold)
+    assert breaker.early_probe()
+    breaker.on_success()
+    assert breaker.state is HALF_OPEN
+    succeed_probes(breaker, POLICY.half_open_successes_needed - 1)
+    assert breaker.state is CLOSED
+
+
+def test_a_forced_open_breaker_takes_no_early_probe(
+    breaker: CircuitBreaker, clock: FakeClock
+) -> None:
+    breaker.force_open()
+    assert not breaker.early_probe_due()
+    assert not breaker.early_probe()
+
+
+def test_early_probes_can_be_turned_off(clock: FakeClock) -> None:
+    policy = BreakerPolicy(failure_threshold=1, all_open_probe_interval_s=None)
+    breaker = CircuitBreaker("openai/gpt-4", policy, clock)
+    breaker.on_failure()
+    assert not breaker.early_probe()
 
 
 def test_half_open_neutral_frees_a_probe_slot_without_changing_state(
@@ -427,9 +510,10 @@ def test_a_few_slow_calls_among_fast_ones_keep_it_closed(clock: FakeClock) -> No
     assert breaker.snapshot()["window_slow_calls"] == 10
 
 
-def test_a_slow_probe_does_not_close_a_half_open_breaker(clock: FakeClock) -> None:
+def test_a_slow_probe_counts_against_recovery(clock: FakeClock) -> None:
     breaker = CircuitBreaker("openai/gpt-4", POLICY, clock)
     open_then_cool_down(breaker, clock)
-    assert breaker.before_call()
-    breaker.on_success(slow=True)
+    for _ in range(POLICY.half_open_failures_allowed + 1):
+        assert breaker.before_call()
+        breaker.on_success(slow=True)
     assert breaker.state is OPEN

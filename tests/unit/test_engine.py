@@ -216,21 +216,39 @@ async def test_breaker_opens_after_consecutive_failures_and_is_skipped() -> None
     assert [key for key, _, _ in h.upstream.calls[calls_before:]] == ["anthropic/claude-3-5-sonnet"]
 
 
-async def test_every_breaker_open_answers_503_at_once_with_retry_after() -> None:
-    h = _harness({})
+async def test_every_breaker_open_lets_one_early_probe_through_and_answers_the_rest_at_once() -> (
+    None
+):
+    h = _harness({"openai/gpt-4": [E500], "anthropic/claude-3-5-sonnet": [E500]})
     for key in ("openai/gpt-4", "anthropic/claude-3-5-sonnet"):
-        h.breakers.get(key).force_open()
-        h.breakers.get(key).reset()
         for _ in range(5):
             h.breakers.get(key).on_failure()
+    opened_at = h.breakers.get("openai/gpt-4").opened_at
     h.clock.advance(10.0)
+    for provider in ("openai", "anthropic"):  # one probe per deployment per interval
+        probe = await h.run()
+        assert isinstance(probe, Failure)
+        assert (probe.status, probe.code) == (503, "all_breakers_open")
+        assert [a.provider for a in probe.attempts] == [provider]
+    for _ in range(3):  # the rest within the interval: 503 at once, no upstream call
+        result = await h.run()
+        assert isinstance(result, Failure)
+        assert result.status == 503
+        assert result.code == "all_breakers_open"
+        assert result.attempts == ()
+        assert result.retry_after_s == pytest.approx(20.0, abs=0.1)  # the probes took 20 ms
+    assert len(h.upstream.calls) == 2
+    assert h.breakers.get("openai/gpt-4").opened_at == opened_at  # no new cool-down for it
+
+
+async def test_an_early_probe_that_succeeds_answers_its_request() -> None:
+    h = _harness({"openai/gpt-4": [OK]})
+    for key in ("openai/gpt-4", "anthropic/claude-3-5-sonnet"):
+        for _ in range(5):
+            h.breakers.get(key).on_failure()
     result = await h.run()
-    assert isinstance(result, Failure)
-    assert result.status == 503
-    assert result.code == "all_breakers_open"
-    assert result.attempts == ()
-    assert result.retry_after_s == pytest.approx(20.0)
-    assert h.upstream.calls == []
+    assert isinstance(result, Success)
+    assert h.breakers.get("openai/gpt-4").state is BreakerState.HALF_OPEN
 
 
 class RecordingObserver:
@@ -247,6 +265,9 @@ class RecordingObserver:
         self.events.append(("failover", left.key, to.key))
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
+        pass
+
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
         pass
 
     def on_result(self, request: RoutedRequest, request_id: str, result: object) -> None:
@@ -302,7 +323,8 @@ async def test_a_half_open_probe_that_fails_is_not_retried_after_a_wait() -> Non
     assert isinstance(result, Success)
     assert _providers(result) == ["openai", "anthropic"]
     assert h.sleeps == []
-    assert h.breakers.get("openai/gpt-4").state is BreakerState.OPEN
+    # One unlucky probe: still recovering, not another cool-down.
+    assert h.breakers.get("openai/gpt-4").state is BreakerState.HALF_OPEN
 
 
 async def test_the_caller_s_own_deadline_caps_the_configured_one() -> None:

@@ -121,6 +121,9 @@ class _Recorder:
     def on_route(self, model: str, plan: RoutePlan) -> None:
         pass
 
+    def on_probe(self, deployment: Deployment, kind: str) -> None:
+        pass
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         self.store.record_result(request, request_id, result, RECEIVED_AT)
 

@@ -424,6 +424,7 @@ def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None
         "orchestrator_caller_requests",
         "orchestrator_slow_calls",
         "orchestrator_route_choices",
+        "orchestrator_breaker_probes",
     ]
 
 
