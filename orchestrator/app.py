@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from orchestrator.breaker import BreakerRegistry
+from orchestrator.breaker.prober import BackgroundProber, run_until_cancelled
 from orchestrator.config import AppConfig
 from orchestrator.engine import Engine
 from orchestrator.engine.attempt import WireUpstream
@@ -99,5 +101,17 @@ async def _engine_lifecycle(app: web.Application) -> AsyncIterator[None]:
         random=runtime.random,
         observer=app[TELEMETRY_KEY],
     )
+    prober = BackgroundProber(
+        app[ROUTER_KEY].deployments(),
+        app[BREAKERS_KEY],
+        upstream,
+        app[TELEMETRY_KEY],
+        clock=runtime.clock,
+        sleep=runtime.sleep,
+    )
+    probing = asyncio.create_task(run_until_cancelled(prober)) if prober.enabled else None
     yield
+    if probing is not None:
+        probing.cancel()
+        await probing
     await transport.close()

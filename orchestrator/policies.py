@@ -26,6 +26,8 @@ DEFAULT_FAILURE_RATE_THRESHOLD: Final = 0.9
 DEFAULT_SLOW_CALL_RATE_THRESHOLD: Final = 0.8
 DEFAULT_OPEN_DURATION_S: Final = 30.0
 DEFAULT_HALF_OPEN_MAX_PROBES: Final = 1
+DEFAULT_BUDGET_MIN_RETRIES_PER_S: Final = 1.0
+DEFAULT_BUDGET_WINDOW_S: Final = 10.0
 # Recovery is judged on a handful of calls, not one: 4 of 5 must succeed (one unlucky probe
 # does not cost another cool-down, two do), and the calls admitted at once grow by one with
 # each success, so a half-healed provider is not flooded.
@@ -79,8 +81,29 @@ class RetryPolicy:
     # A 429 whose Retry-After is at most this long is waited out on the same deployment.
     short_retry_after_max_s: float = DEFAULT_SHORT_RETRY_AFTER_MAX_S
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    # The retry budget (engine/retry_budget.py), off when None: a deployment takes retries
+    # up to this share of its first-hand requests over the window, plus a floor a second.
+    budget_ratio: float | None = None
+    budget_min_retries_per_s: float = DEFAULT_BUDGET_MIN_RETRIES_PER_S
+    budget_window_s: float = DEFAULT_BUDGET_WINDOW_S
 
     def __post_init__(self) -> None:
+        ratio = self.budget_ratio
+        require(
+            ratio is None or ratio > 0, "retry.budget_ratio", ratio, "must be > 0 (or left out)"
+        )
+        require(
+            self.budget_min_retries_per_s >= 0,
+            "retry.budget_min_retries_per_s",
+            self.budget_min_retries_per_s,
+            "must be >= 0",
+        )
+        require(
+            self.budget_window_s >= 1,
+            "retry.budget_window_s",
+            self.budget_window_s,
+            "must be >= 1",
+        )
         for key, value in (
             ("max_attempts_total", self.max_attempts_total),
             ("max_attempts_per_deployment", self.max_attempts_per_deployment),

@@ -150,6 +150,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario", action="append", choices=sorted(SCENARIOS), help="default: all"
     )
+    parser.add_argument(
+        "--retry-budget",
+        type=float,
+        default=0.0,
+        metavar="RATIO",
+        help="run with [retry] budget_ratio = RATIO (default 0: no retry budget)",
+    )
     return parser
 
 
@@ -163,13 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ORCH_MOCK_BASE_URL": mock.url,
         "ORCH__ADMIN__ALLOW_UNAUTHENTICATED": "true",
         "ORCH_ADMIN_TOKEN": "",
+        "ORCH__RETRY__BUDGET_RATIO": str(args.retry_budget),
     }
     orchestrator = start_service("orchestrator", ["orchestrator"], core=None, log_dir=log_dir,
                                  env=env)  # fmt: skip
     try:
         print(
             f"soak: {args.requests} requests per scenario at {args.concurrency} concurrency; "
-            f"attempt timeout {ATTEMPT_TIMEOUT_S} s, deadline {DEADLINE_S} s (logs: {log_dir})"
+            f"attempt timeout {ATTEMPT_TIMEOUT_S} s, deadline {DEADLINE_S} s, retry budget "
+            f"{args.retry_budget or 'off'} (logs: {log_dir})"
         )
         for name in args.scenario or list(SCENARIOS):
             started = time.perf_counter()

@@ -114,6 +114,9 @@ def _retry(table: Table, origins: Mapping[str, Override]) -> RetryPolicy:
         "max_attempts_per_deployment", defaults.max_attempts_per_deployment
     )
     short_retry_after = table.number("short_retry_after_max_s", defaults.short_retry_after_max_s)
+    ratio = table.number("budget_ratio", 0.0)  # 0 (the default): no budget
+    budget_floor = table.number("budget_min_retries_per_s", defaults.budget_min_retries_per_s)
+    budget_window = table.number("budget_window_s", defaults.budget_window_s)
     backoff_table = table.table("backoff")
     base_s = backoff_table.number("base_s", defaults.backoff.base_s)
     multiplier = backoff_table.number("multiplier", defaults.backoff.multiplier)
@@ -123,7 +126,17 @@ def _retry(table: Table, origins: Mapping[str, Override]) -> RetryPolicy:
     # BackoffPolicy names its keys "backoff.*"; in the file they live under [retry.backoff].
     backoff = policy(lambda: BackoffPolicy(base_s, multiplier, cap_s), "retry.", origins)
     return policy(
-        lambda: RetryPolicy(total, per_deployment, short_retry_after, backoff), "", origins
+        lambda: RetryPolicy(
+            total,
+            per_deployment,
+            short_retry_after,
+            backoff,
+            ratio if ratio != 0 else None,
+            budget_floor,
+            budget_window,
+        ),
+        "",
+        origins,
     )
 
 
@@ -203,6 +216,12 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
     if slow_s is not None and slow_s <= 0:
         raise table.fail("slow_call_duration_s", slow_s, "must be > 0")
     capabilities = _capabilities(table, wire_format)
+    probe_s = table.optional_number("probe_interval_s")
+    if probe_s is not None and probe_s <= 0:
+        raise table.fail("probe_interval_s", probe_s, "must be > 0 (or left out: no probes)")
+    probe_message = table.string("probe_message", "ping")
+    if not probe_message.strip():
+        raise table.fail("probe_message", probe_message, "must be a non-empty message")
     key_env = table.optional_string("api_key_env")
     if key_env is not None and (not key_env or "=" in key_env or key_env != key_env.strip()):
         raise table.fail("api_key_env", key_env, "must be an environment variable name")
@@ -214,6 +233,8 @@ def _provider(name: str, table: Table, environ: Mapping[str, str]) -> ProviderCo
         attempt_timeout_s=timeout_s,
         slow_call_duration_s=slow_s,
         capability_overrides=capabilities,
+        probe_interval_s=probe_s,
+        probe_message=probe_message,
         api_key_env=key_env,
         api_key=secret_from_env(environ, key_env, table.path) if key_env else None,
     )

@@ -42,6 +42,11 @@ class ProviderConfig:
     slow_call_duration_s: float | None = None
     # Its ``capabilities`` table: changes to its wire format's defaults, for every deployment.
     capability_overrides: tuple[tuple[str, bool], ...] = ()
+    # Background probes (opt-in): every this many seconds an open or half-open deployment of
+    # this provider gets the orchestrator's own minimal request (probe_message, max_tokens 1),
+    # so no caller's request has to be the probe. None: off.
+    probe_interval_s: float | None = None
+    probe_message: str = "ping"
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from orchestrator.engine.results import (
     Failure,
     Success,
 )
+from orchestrator.engine.retry_budget import RetryBudget
 from orchestrator.policies import DeadlinePolicy, RetryPolicy
 from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan, Router
@@ -73,6 +74,10 @@ class EngineObserver(Protocol):
         """An open deployment was probed: ``early`` (every deployment of a request open)."""
         ...
 
+    def on_budget_refusal(self, deployment: Deployment) -> None:
+        """The retry budget kept a retry off ``deployment``."""
+        ...
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None: ...
 
 
@@ -87,6 +92,9 @@ class NullObserver:
         pass
 
     def on_probe(self, deployment: Deployment, kind: str) -> None:
+        pass
+
+    def on_budget_refusal(self, deployment: Deployment) -> None:
         pass
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
@@ -119,6 +127,13 @@ class Engine:
         self.clock = clock
         self.sleep = sleep
         self.random = random
+        self.retry_budget = (
+            RetryBudget(
+                retry.budget_ratio, retry.budget_min_retries_per_s, retry.budget_window_s, clock
+            )
+            if retry.budget_ratio is not None
+            else None
+        )
 
     async def run(
         self, request: RoutedRequest, request_id: str, deadline_s: float | None = None
@@ -203,6 +218,8 @@ class _Run:
         while True:
             if self._budget_spent():
                 return self._exhausted()
+            if not self._within_budget(deployment):
+                return None
             breakers = self.engine.breakers
             probing = breakers.get(deployment.key).state is BreakerState.HALF_OPEN
             if not breakers.admit(deployment.key):
@@ -222,7 +239,11 @@ class _Run:
                 # retries go elsewhere rather than wait on it.
                 self.out_for_request.add(deployment.key)
                 return None
-            if self._spent_on(deployment) or not self._admissible(deployment):
+            if (
+                self._spent_on(deployment)
+                or not self._admissible(deployment)
+                or not self._budget_allows_retry(deployment)
+            ):
                 # Its breaker just opened (or it had its share): no wait for a skip.
                 self.out_for_request.add(deployment.key)
                 return None
@@ -290,9 +311,33 @@ class _Run:
             return self._deadline_exceeded()
         return outcome, decision
 
+    def _within_budget(self, deployment: Deployment) -> bool:
+        """The retry budget's say (when there is one): a request's first attempt on a
+        deployment deposits, each further one on it spends; a spent budget sends the
+        request elsewhere (a failover is never a retry: it adds no load to a failing one)."""
+        budget = self.engine.retry_budget
+        if budget is None:
+            return True
+        if deployment.key not in self.attempts_on:
+            budget.on_first_attempt(deployment.key)
+            return True
+        if budget.spend(deployment.key):
+            return True
+        self.out_for_request.add(deployment.key)
+        event("retry_budget_spent", deployment)
+        self.engine.observer.on_budget_refusal(deployment)
+        return False
+
+    def _budget_allows_retry(self, deployment: Deployment) -> bool:
+        """A read, so no backoff is waited for a retry the budget would refuse."""
+        budget = self.engine.retry_budget
+        return budget is None or budget.allows_retry(deployment.key)
+
     def _admissible(self, deployment: Deployment) -> bool:
         """Could ``deployment`` be attempted next? A read: no probe slot is taken."""
         if deployment.key in self.out_for_request:
+            return False
+        if deployment.key in self.attempts_on and not self._budget_allows_retry(deployment):
             return False
         return self.engine.breakers.get(deployment.key).would_admit()
 

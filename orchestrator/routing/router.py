@@ -106,6 +106,11 @@ class Router:
         self._breakers: dict[str, CircuitBreaker] = {key: breakers.get(key) for key in deployments}
         self._excluded_until: dict[str, float] = {}
 
+    def deployments(self) -> tuple[Deployment, ...]:
+        """Every deployment once, in route order."""
+        unique = {d.key: d for route in self._routes.values() for d in route}
+        return tuple(unique.values())
+
     def route(self, model: str) -> tuple[Deployment, ...] | None:
         """The model's deployments in configured order; None when the model is not routable."""
         return self._routes.get(model)

@@ -90,6 +90,9 @@ class Telemetry:
     def on_probe(self, deployment: Deployment, kind: str) -> None:
         self.metrics.on_probe(deployment, kind)
 
+    def on_budget_refusal(self, deployment: Deployment) -> None:
+        self.metrics.budget_refusals.labels(deployment.key).value += 1
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         if isinstance(result, Success) and result.stream is not None:
             # A stream's outcome is known only at its end (on_stream_end): a cut after the

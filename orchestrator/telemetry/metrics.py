@@ -158,6 +158,11 @@ class Metrics:
             "background (the orchestrator's own), per deployment.",
             ["deployment", "kind"],
         )
+        self.budget_refusals = CounterFamily(
+            "orchestrator_retry_budget_refusals",
+            "Retries the retry budget kept off a deployment (the request went elsewhere).",
+            ["deployment"],
+        )
         self.slow_calls = CounterFamily(
             "orchestrator_slow_calls",
             "Attempts slower than their provider's slow_call_duration_s, per deployment.",
@@ -251,6 +256,7 @@ class Metrics:
                     self.slow_calls,
                     self.route_choices,
                     self.probes,
+                    self.budget_refusals,
                 )
             )
         )
@@ -293,6 +299,9 @@ class Metrics:
 
     def on_probe(self, deployment: Deployment, kind: str) -> None:
         self.probes.labels(deployment.key, kind).value += 1
+
+    def on_budget_refusal(self, deployment: Deployment) -> None:
+        self.budget_refusals.labels(deployment.key).value += 1
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
         first = plan.deployments[0].key if plan.deployments else NO_PROVIDER

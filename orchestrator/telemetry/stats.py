@@ -130,6 +130,9 @@ class Stats:
     def on_probe(self, deployment: Deployment, kind: str) -> None:
         pass  # probes are counted by the metrics
 
+    def on_budget_refusal(self, deployment: Deployment) -> None:
+        pass  # so are retries the budget refused
+
     def on_result(
         self,
         request: RoutedRequest,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
 
+from orchestrator.policies import BreakerPolicy
 from tests.integration.observability_support import orchestrator, post_json, scrape
 from tests.scenarios.target import chat_body
 from tests.support.services import RunningService
@@ -59,3 +62,40 @@ async def test_least_latency_moves_traffic_to_the_faster_provider(
         first="anthropic/claude-3-5-sonnet-20241022",
     )
     assert first_anthropic >= 19
+
+
+async def test_background_probes_close_a_recovered_deployment_with_no_caller_request(
+    mock_service: RunningService,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{mock_service.base_url}/config/reset") as reset:
+            assert reset.status == 200
+        fail = {"provider": "openai", "fail_next": {"count": 10_000, "fault": "500"}}
+        async with http.post(f"{mock_service.base_url}/config/failures", json=fail) as r:
+            assert r.status == 200
+        with orchestrator(
+            mock_service,
+            ORCH__PROVIDERS__OPENAI__PROBE_INTERVAL_S="0.1",
+            ORCH__BREAKER__OPEN_DURATION_S="30",  # longer than the test: probes must heal it
+        ) as service:
+            url = f"{service.base_url}/v1/chat/completions"
+            while await _state(http, service, "openai/gpt-4") != "open":
+                async with http.post(url, json=chat_body()) as response:
+                    assert response.status == 200  # anthropic answers meanwhile
+            async with http.post(f"{mock_service.base_url}/config/reset") as reset:
+                assert reset.status == 200  # openai recovers; nobody calls it
+            give_up_at = time.monotonic() + 10.0
+            while await _state(http, service, "openai/gpt-4") != "closed":
+                assert time.monotonic() < give_up_at, "the probes never closed the breaker"
+                await asyncio.sleep(0.05)
+        async with http.get(f"{mock_service.base_url}/log") as log:
+            entries = (await log.json())["entries"]
+    probes = [e for e in entries if (e["request_id"] or "").startswith("probe-")]
+    assert len(probes) == BreakerPolicy().half_open_successes_needed
+    assert all(e["status"] == 200 and e["provider"] == "openai" for e in probes)
+
+
+async def _state(http: aiohttp.ClientSession, service: RunningService, key: str) -> str:
+    async with http.get(f"{service.base_url}/health") as response:
+        state: str = (await response.json())["deployments"][key]["state"]
+        return state

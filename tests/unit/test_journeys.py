@@ -124,6 +124,9 @@ class _Recorder:
     def on_probe(self, deployment: Deployment, kind: str) -> None:
         pass
 
+    def on_budget_refusal(self, deployment: Deployment) -> None:
+        pass
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         self.store.record_result(request, request_id, result, RECEIVED_AT)
 
