@@ -36,6 +36,7 @@ from orchestrator.engine.results import (
     AttemptResult,
     EngineResult,
     Failure,
+    RouteChoice,
     Success,
 )
 from orchestrator.engine.retry_budget import RetryBudget
@@ -170,6 +171,9 @@ class _Run:
         result = await self._walk(plan)
         if plan.skipped_unable:
             result = dataclasses.replace(result, skipped=_skip_records(plan))
+        if plan.strategy != "priority" and plan.deployments:
+            order = tuple(d.key for d in plan.deployments)
+            result = dataclasses.replace(result, route=RouteChoice(plan.strategy, order, plan.why))
         return result
 
     async def _walk(self, plan: RoutePlan) -> EngineResult:

@@ -12,6 +12,19 @@ from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord
 from shared.values import value
 
+
+@value
+class RouteChoice:
+    """How a route strategy ordered a request's plan, for the attempt log and the journey."""
+
+    strategy: str
+    order: tuple[str, ...]  # deployment keys, first to last
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "order": list(self.order), "why": self.why}
+
+
 Answer = Completion | UpstreamStream
 """A plain answer, whole; or a stream read up to its commit point and still open."""
 
@@ -43,6 +56,8 @@ class Success:
     total_latency_s: float
     # Deployments the plan left out because they cannot honour the request (attempt 0 each).
     skipped: tuple[AttemptRecord, ...] = ()
+    # The order a route strategy (other than priority) chose, and why; None: configured order.
+    route: RouteChoice | None = None
 
     @property
     def stream(self) -> UpstreamStream | None:
@@ -61,6 +76,7 @@ class Failure:
     retry_after_s: float | None = None
     provider_error: dict[str, Any] | None = None
     skipped: tuple[AttemptRecord, ...] = ()
+    route: RouteChoice | None = None
 
 
 EngineResult = Success | Failure

@@ -83,6 +83,8 @@ class AnthropicMessagesApi:
         error["attempts"] = len(result.attempts)
         error["total_latency_ms"] = round(result.total_latency_s * 1000.0, 3)
         error["attempt_log"] = attempts_json(result.skipped + result.attempts)
+        if result.route is not None:
+            error["route"] = result.route.to_json()
         return error_response(status, error, request_id, retry_after_headers(result))
 
     def renderer(

@@ -51,13 +51,16 @@ def completion_response(result: Success, completion: Completion, request_id: str
 
 
 def orchestrator_fields(result: Success, request_id: str) -> dict[str, Any]:
-    return {
+    fields = {
         "request_id": request_id,
         "provider": result.deployment.provider.name,
         "attempts": len(result.attempts),
         "total_latency_ms": round(result.total_latency_s * 1000.0, 3),
         "attempt_log": attempts_json(result.skipped + result.attempts),
     }
+    if result.route is not None:  # a strategy's order, beside the attempts it led to
+        fields["route"] = result.route.to_json()
+    return fields
 
 
 def failure_response(result: Failure, request_id: str) -> web.Response:
@@ -67,6 +70,8 @@ def failure_response(result: Failure, request_id: str) -> web.Response:
     body["attempts"] = len(result.attempts)
     body["total_latency_ms"] = round(result.total_latency_s * 1000.0, 3)
     body["attempt_log"] = attempts_json(result.skipped + result.attempts)
+    if result.route is not None:
+        body["route"] = result.route.to_json()
     return error_response(result.status, body, request_id, retry_after_headers(result))
 
 

@@ -66,6 +66,9 @@ class Journey:
             ),
             "attempt_log": _timeline(attempts),
             "skipped": [] if isinstance(outcome, Rejection) else attempts_json(outcome.skipped),
+            "route": None
+            if isinstance(outcome, Rejection) or outcome.route is None
+            else outcome.route.to_json(),
             "error": _error(outcome, self.stream),
             "stream": _stream(self.stream),
             "caller": self.caller,

@@ -49,6 +49,11 @@ async def test_least_latency_moves_traffic_to_the_faster_provider(
                 status, body, _ = await post_json(http, url, chat_body())
                 assert status == 200, body
                 served.append(body["provider"])
+            # The order the strategy chose, and why, beside the attempts it led to.
+            route = body["route"]
+            assert route["strategy"] == "least_latency"
+            assert route["order"][0] == "anthropic/claude-3-5-sonnet-20241022"
+            assert "ms" in route["why"]
             metrics = await scrape(http, service.base_url)
         async with http.post(f"{mock_service.base_url}/config/reset"):
             pass
