@@ -275,7 +275,17 @@ def _routes(
             allowed = ", ".join(repr(name) for name in STRATEGIES)
             raise route.fail("strategy", strategy, f"must be one of {allowed}")
         stream_policy = _stream_policy(route, "stream_", stream)
-        routes[model] = RouteConfig(model, deployments, stream_policy, strategy)
+        hedge_after_s = route.optional_number("hedge_after_s")
+        if hedge_after_s is not None and hedge_after_s <= 0:
+            raise route.fail(
+                "hedge_after_s", hedge_after_s, "must be > 0 (or left out: no hedging)"
+            )
+        hedge_budget = route.number("hedge_budget", 0.1)
+        if not 0 < hedge_budget <= 1:
+            raise route.fail("hedge_budget", hedge_budget, "must be > 0 and <= 1")
+        routes[model] = RouteConfig(
+            model, deployments, stream_policy, strategy, hedge_after_s, hedge_budget
+        )
         route.finish()
     if not routes:
         raise ConfigError('routes must map at least one public model name, e.g. [routes."gpt-4"]')

@@ -68,6 +68,11 @@ class RouteConfig:
     stream: StreamPolicy = field(default_factory=StreamPolicy)
     # The order deployments are tried in: one of orchestrator.routing.strategies.STRATEGIES.
     strategy: str = "priority"
+    # Hedged requests (opt-in): a first attempt not answered (a stream: no first token)
+    # after hedge_after_s gets a second one on the next deployment; the first answer wins.
+    # At most hedge_budget of the route's recent requests hedge (plus one per 10 s).
+    hedge_after_s: float | None = None
+    hedge_budget: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from orchestrator.decision import (
 )
 from orchestrator.decision import full_jitter_backoff_s as backoff_s
 from orchestrator.engine import failures
+from orchestrator.engine.hedge import hedged_start
 from orchestrator.engine.journal import event, first_try_level, log, ms
 from orchestrator.engine.results import (
     AttemptCall,
@@ -39,9 +40,9 @@ from orchestrator.engine.results import (
     RouteChoice,
     Success,
 )
-from orchestrator.engine.retry_budget import RetryBudget
 from orchestrator.policies import DeadlinePolicy, RetryPolicy
 from orchestrator.requests import RoutedRequest
+from orchestrator.routing.budget import ShareBudget
 from orchestrator.routing.router import Deployment, RoutePlan, Router
 from orchestrator.streaming.reader import UpstreamStream
 from shared.models import AttemptRecord
@@ -79,6 +80,10 @@ class EngineObserver(Protocol):
         """The retry budget kept a retry off ``deployment``."""
         ...
 
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        """A hedged first attempt ended: ``winner`` is primary, hedge or neither."""
+        ...
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None: ...
 
 
@@ -96,6 +101,9 @@ class NullObserver:
         pass
 
     def on_budget_refusal(self, deployment: Deployment) -> None:
+        pass
+
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
         pass
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
@@ -129,7 +137,7 @@ class Engine:
         self.sleep = sleep
         self.random = random
         self.retry_budget = (
-            RetryBudget(
+            ShareBudget(
                 retry.budget_ratio, retry.budget_min_retries_per_s, retry.budget_window_s, clock
             )
             if retry.budget_ratio is not None
@@ -161,6 +169,7 @@ class _Run:
         self.deadline_s = deadline_s
         self.deadline_at = self.started + deadline_s
         self.attempts: list[AttemptRecord] = []
+        self.attempt_count = 0  # attempts started (a hedge runs beside another)
         self.attempts_on: dict[str, int] = {}
         self.out_for_request: set[str] = set()
         self.waited_before_next_s = 0.0
@@ -189,6 +198,11 @@ class _Run:
             event("route_order", None, strategy=plan.strategy, order=order, why=plan.why)
             self.engine.observer.on_route(self.request.model, plan)
         deployments = plan.deployments
+        hedge = self.engine.router.hedges.get(self.request.model)
+        if hedge is not None and len(deployments) > 1:
+            hedged = await hedged_start(self, deployments, *hedge)
+            if hedged is not None:
+                return hedged
         round_index = 0
         while True:
             for position, deployment in enumerate(deployments):
@@ -257,13 +271,20 @@ class _Run:
             if not await self._waited(wait_s, "retry_same", deployment):
                 return self._deadline_exceeded()
 
-    async def _attempt(self, deployment: Deployment) -> EngineResult | tuple[Outcome, Decision]:
+    def next_attempt_number(self) -> int:
+        self.attempt_count += 1
+        return self.attempt_count
+
+    async def _attempt(
+        self, deployment: Deployment, attempt_number: int | None = None
+    ) -> EngineResult | tuple[Outcome, Decision]:
         """One attempt: a final result, or the outcome and what to do about it."""
         remaining_s = self.deadline_at - self.engine.clock()
         if remaining_s <= 0:
             self.engine.breakers.release(deployment.key)
             return self._deadline_exceeded()
-        attempt_number = len(self.attempts) + 1
+        if attempt_number is None:
+            attempt_number = self.next_attempt_number()
         self.attempts_on[deployment.key] = self.attempts_on.get(deployment.key, 0) + 1
         timeout_s = (
             remaining_s
@@ -323,7 +344,7 @@ class _Run:
         if budget is None:
             return True
         if deployment.key not in self.attempts_on:
-            budget.on_first_attempt(deployment.key)
+            budget.deposit(deployment.key)
             return True
         if budget.spend(deployment.key):
             return True
@@ -335,7 +356,7 @@ class _Run:
     def _budget_allows_retry(self, deployment: Deployment) -> bool:
         """A read, so no backoff is waited for a retry the budget would refuse."""
         budget = self.engine.retry_budget
-        return budget is None or budget.allows_retry(deployment.key)
+        return budget is None or budget.allows(deployment.key)
 
     def _admissible(self, deployment: Deployment) -> bool:
         """Could ``deployment`` be attempted next? A read: no probe slot is taken."""
@@ -390,7 +411,34 @@ class _Run:
         return self.attempts_on.get(deployment.key, 0) >= limit
 
     def _budget_spent(self) -> bool:
-        return len(self.attempts) >= self.engine.retry.max_attempts_total
+        return self.attempt_count >= self.engine.retry.max_attempts_total
+
+    def settle_failed(self, step: tuple[Outcome, Decision], deployment: Deployment) -> None:
+        """A failed attempt outside the usual walk (a hedge race): leave the deployment
+        unless the decision is to retry it."""
+        outcome, decision = step
+        if decision.action is not Action.RETRY_SAME:
+            self._leave(deployment, outcome, decision)
+
+    async def settle_first(
+        self, step: EngineResult | tuple[Outcome, Decision], deployment: Deployment
+    ) -> EngineResult | None:
+        """An unhedged first attempt, as the walk would take it: a result, or None to walk
+        on (after the backoff of a retry on the same deployment)."""
+        if not isinstance(step, tuple):
+            return step
+        self.settle_failed(step, deployment)
+        outcome, decision = step
+        if decision.action is Action.RETRY_SAME and self._admissible(deployment):
+            wait_s = self._retry_wait_s(outcome, decision, deployment)
+            if not await self._waited(wait_s, "retry_same", deployment):
+                return self._deadline_exceeded()
+        return None
+
+    async def backoff_before_next(self, deployment: Deployment) -> bool:
+        """After a race both attempts lost: the first retry's backoff, then walk on."""
+        wait_s = backoff_s(0, self.engine.retry.backoff, self.engine.random)
+        return await self._waited(wait_s, "retry_same", deployment)
 
     def _record(
         self, attempt_number: int, deployment: Deployment, outcome: Outcome, decision: Decision

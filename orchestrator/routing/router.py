@@ -19,6 +19,7 @@ from orchestrator.breaker.circuit import REFUSING
 from orchestrator.capabilities import Capability, Need, missing, needs, resolve
 from orchestrator.config import AppConfig, DeploymentConfig, ProviderConfig
 from orchestrator.requests import RoutedRequest
+from orchestrator.routing.budget import ShareBudget
 from orchestrator.routing.health import HealthBoard
 from orchestrator.routing.strategies import STRATEGIES
 from shared.values import value
@@ -69,6 +70,7 @@ class Router:
         "_routes",
         "_strategies",
         "health",
+        "hedges",
     )
 
     def __init__(
@@ -87,6 +89,12 @@ class Router:
             if route.strategy != "priority"
         }
         self._provider_names = frozenset(config.providers)
+        self.hedges: dict[str, tuple[float, ShareBudget]] = {
+            model: (route.hedge_after_s, ShareBudget(route.hedge_budget, 0.1, 10.0, clock))
+            for model, route in config.routes.items()
+            if route.hedge_after_s is not None
+        }
+        """Hedged routes: (hedge_after_s, the budget that caps their hedges)."""
         deployments: dict[str, Deployment] = {}
         routes: dict[str, tuple[Deployment, ...]] = {}
         for model, route in config.routes.items():

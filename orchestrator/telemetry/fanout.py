@@ -91,7 +91,10 @@ class Telemetry:
         self.metrics.on_probe(deployment, kind)
 
     def on_budget_refusal(self, deployment: Deployment) -> None:
-        self.metrics.budget_refusals.labels(deployment.key).value += 1
+        self.metrics.on_budget_refusal(deployment)
+
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        self.metrics.on_hedge(primary, hedge, winner)
 
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         if isinstance(result, Success) and result.stream is not None:

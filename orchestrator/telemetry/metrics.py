@@ -163,6 +163,12 @@ class Metrics:
             "Retries the retry budget kept off a deployment (the request went elsewhere).",
             ["deployment"],
         )
+        self.hedges = CounterFamily(
+            "orchestrator_hedges",
+            "Hedged first attempts, by primary and hedge deployment and who answered first "
+            "(primary, hedge or neither).",
+            ["primary", "hedge", "winner"],
+        )
         self.slow_calls = CounterFamily(
             "orchestrator_slow_calls",
             "Attempts slower than their provider's slow_call_duration_s, per deployment.",
@@ -257,6 +263,7 @@ class Metrics:
                     self.route_choices,
                     self.probes,
                     self.budget_refusals,
+                    self.hedges,
                 )
             )
         )
@@ -302,6 +309,9 @@ class Metrics:
 
     def on_budget_refusal(self, deployment: Deployment) -> None:
         self.budget_refusals.labels(deployment.key).value += 1
+
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        self.hedges.labels(primary.key, hedge.key, winner).value += 1
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
         first = plan.deployments[0].key if plan.deployments else NO_PROVIDER

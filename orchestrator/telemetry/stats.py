@@ -133,6 +133,9 @@ class Stats:
     def on_budget_refusal(self, deployment: Deployment) -> None:
         pass  # so are retries the budget refused
 
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        pass  # and hedges
+
     def on_result(
         self,
         request: RoutedRequest,

@@ -273,6 +273,9 @@ class RecordingObserver:
     def on_budget_refusal(self, deployment: Deployment) -> None:
         pass
 
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        pass
+
     def on_result(self, request: RoutedRequest, request_id: str, result: object) -> None:
         self.events.append(("result", request_id, type(result).__name__))
 

@@ -127,6 +127,9 @@ class _Recorder:
     def on_budget_refusal(self, deployment: Deployment) -> None:
         pass
 
+    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
+        pass
+
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
         self.store.record_result(request, request_id, result, RECEIVED_AT)
 

@@ -426,6 +426,7 @@ def test_families_are_exposed_in_a_fixed_order_even_before_any_request() -> None
         "orchestrator_route_choices",
         "orchestrator_breaker_probes",
         "orchestrator_retry_budget_refusals",
+        "orchestrator_hedges",
     ]
 
 

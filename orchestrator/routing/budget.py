@@ -1,4 +1,8 @@
-"""A per-deployment retry budget: an outage cannot multiply the load on a provider.
+"""A budget of extra calls as a share of recent requests, per key, on an injected clock.
+
+Two users: the retry budget (per deployment: an outage cannot multiply the load on a
+provider) and the hedge budget (per route: hedges stay a share of its requests). For the
+retry budget:
 
 Over a sliding window (``budget_window_s``, in one-second buckets), a deployment may take
 retries up to ``budget_ratio`` of the requests it took first-hand, plus a small floor
@@ -39,7 +43,9 @@ class _Window:
         return sum(b[1] for b in self.buckets), sum(b[2] for b in self.buckets)
 
 
-class RetryBudget:
+class ShareBudget:
+    """``deposit`` per request, ``spend`` per extra call; ``allows`` only reads."""
+
     __slots__ = ("_clock", "_floor", "_ratio", "_window_s", "_windows")
 
     def __init__(
@@ -51,10 +57,10 @@ class RetryBudget:
         self._clock = clock
         self._windows: dict[str, _Window] = {}
 
-    def on_first_attempt(self, deployment_key: str) -> None:
+    def deposit(self, deployment_key: str) -> None:
         self._add(deployment_key, 1, 0)
 
-    def allows_retry(self, deployment_key: str) -> bool:
+    def allows(self, deployment_key: str) -> bool:
         """A read: would a retry onto this deployment fit its budget now?"""
         window = self._windows.get(deployment_key)
         if window is None:
@@ -65,7 +71,7 @@ class RetryBudget:
 
     def spend(self, deployment_key: str) -> bool:
         """Take one retry from the budget; False (nothing taken) when it is spent."""
-        if not self.allows_retry(deployment_key):
+        if not self.allows(deployment_key):
             return False
         self._add(deployment_key, 0, 1)
         return True

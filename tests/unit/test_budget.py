@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from orchestrator.decision import Outcome
 from orchestrator.engine import Failure, Success
-from orchestrator.engine.retry_budget import RetryBudget
 from orchestrator.policies import BreakerPolicy, RetryPolicy
+from orchestrator.routing.budget import ShareBudget
 from tests.unit.fakes import FakeClock
 from tests.unit.test_engine import E500, _harness
 
@@ -16,42 +16,42 @@ KEY = "openai/gpt-4"
 
 def test_retries_are_capped_at_the_ratio_of_first_attempts_plus_the_floor() -> None:
     clock = FakeClock()
-    budget = RetryBudget(ratio=0.2, min_retries_per_s=0.1, window_s=10, clock=clock)
+    budget = ShareBudget(ratio=0.2, min_retries_per_s=0.1, window_s=10, clock=clock)
     for _ in range(50):
-        budget.on_first_attempt(KEY)
+        budget.deposit(KEY)
     granted = sum(budget.spend(KEY) for _ in range(100))
     assert granted == 11  # 20% of 50, plus the floor of 0.1 a second over 10 s
-    assert not budget.allows_retry(KEY)
+    assert not budget.allows(KEY)
 
 
 def test_a_refused_retry_takes_nothing_and_other_deployments_keep_their_own() -> None:
     clock = FakeClock()
-    budget = RetryBudget(ratio=0.5, min_retries_per_s=0.0, window_s=10, clock=clock)
-    budget.on_first_attempt(KEY)
-    budget.on_first_attempt(KEY)
+    budget = ShareBudget(ratio=0.5, min_retries_per_s=0.0, window_s=10, clock=clock)
+    budget.deposit(KEY)
+    budget.deposit(KEY)
     assert budget.spend(KEY)
     assert not budget.spend(KEY)
     assert not budget.spend(KEY)
-    budget.on_first_attempt(KEY)
-    budget.on_first_attempt(KEY)
+    budget.deposit(KEY)
+    budget.deposit(KEY)
     assert budget.spend(KEY)  # the refusals spent nothing
     assert not budget.spend("anthropic/claude")  # no first-hand requests, no floor
 
 
 def test_the_window_slides() -> None:
     clock = FakeClock()
-    budget = RetryBudget(ratio=1.0, min_retries_per_s=0.0, window_s=10, clock=clock)
-    budget.on_first_attempt(KEY)
+    budget = ShareBudget(ratio=1.0, min_retries_per_s=0.0, window_s=10, clock=clock)
+    budget.deposit(KEY)
     assert budget.spend(KEY)
     assert not budget.spend(KEY)
     clock.advance(10.0)  # the old request and its retry have left the window
     assert not budget.spend(KEY)
-    budget.on_first_attempt(KEY)
+    budget.deposit(KEY)
     assert budget.spend(KEY)
 
 
 def test_a_quiet_deployment_can_still_be_retried_within_the_floor() -> None:
-    budget = RetryBudget(ratio=0.1, min_retries_per_s=0.2, window_s=10, clock=FakeClock())
+    budget = ShareBudget(ratio=0.1, min_retries_per_s=0.2, window_s=10, clock=FakeClock())
     assert [budget.spend(KEY) for _ in range(3)] == [True, True, False]
 
 
