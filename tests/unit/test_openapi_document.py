@@ -6,6 +6,7 @@ from typing import Any
 
 from orchestrator.breaker import BreakerState
 from orchestrator.decision import Action, OutcomeKind
+from orchestrator.engine.hedge import CANCEL, HEDGE_LOST
 from orchestrator.engine.loop import SKIP, SKIPPED_UNSUPPORTED
 from orchestrator.http.openapi import openapi_document
 from orchestrator.streaming.observer import StreamEnd
@@ -22,8 +23,9 @@ def _enum(schema: dict[str, Any]) -> list[str]:
 
 def test_attempt_records_name_every_outcome_kind_and_decision() -> None:
     record = SCHEMAS["AttemptRecord"]["properties"]
-    assert _enum(record["outcome"]) == [kind.value for kind in OutcomeKind] + [SKIPPED_UNSUPPORTED]
-    assert _enum(record["decision"]) == [action.value for action in Action] + [SKIP]
+    ours = [SKIPPED_UNSUPPORTED, HEDGE_LOST]
+    assert _enum(record["outcome"]) == [kind.value for kind in OutcomeKind] + ours
+    assert _enum(record["decision"]) == [action.value for action in Action] + [SKIP, CANCEL]
 
 
 def test_breaker_states_are_the_breaker_s_own() -> None:
