@@ -10,7 +10,7 @@ import pytest
 from orchestrator.breaker import BreakerRegistry, BreakerState
 from orchestrator.config import AppConfig, BreakerPolicy, DeadlinePolicy
 from orchestrator.decision import Outcome, OutcomeKind
-from orchestrator.engine import Engine, Failure, Success
+from orchestrator.engine import Engine, Failure, NullObserver, Success
 from orchestrator.policies import BackoffPolicy, RetryPolicy
 from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan, Router
@@ -251,7 +251,7 @@ async def test_an_early_probe_that_succeeds_answers_its_request() -> None:
     assert h.breakers.get("openai/gpt-4").state is BreakerState.HALF_OPEN
 
 
-class RecordingObserver:
+class RecordingObserver(NullObserver):
     def __init__(self) -> None:
         self.events: list[tuple[str, ...]] = []
 
@@ -265,15 +265,6 @@ class RecordingObserver:
         self.events.append(("failover", left.key, to.key))
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
-        pass
-
-    def on_probe(self, deployment: Deployment, kind: str) -> None:
-        pass
-
-    def on_budget_refusal(self, deployment: Deployment) -> None:
-        pass
-
-    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
         pass
 
     def on_result(self, request: RoutedRequest, request_id: str, result: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.decision import Decision, Outcome
-from orchestrator.engine import EngineResult, Failure
+from orchestrator.engine import EngineResult, Failure, NullObserver
 from orchestrator.requests import RoutedRequest
 from orchestrator.routing.router import Deployment, RoutePlan
 from orchestrator.telemetry.journeys import Journey, JourneyStore, Rejection
@@ -103,7 +103,7 @@ def test_rejected_journey_names_the_field_at_fault_and_has_no_attempts() -> None
     assert body["attempt_log"] == []
 
 
-class _Recorder:
+class _Recorder(NullObserver):
     """Only what the journey store needs from the engine's observer calls."""
 
     def __init__(self, store: JourneyStore) -> None:
@@ -119,15 +119,6 @@ class _Recorder:
         pass
 
     def on_route(self, model: str, plan: RoutePlan) -> None:
-        pass
-
-    def on_probe(self, deployment: Deployment, kind: str) -> None:
-        pass
-
-    def on_budget_refusal(self, deployment: Deployment) -> None:
-        pass
-
-    def on_hedge(self, primary: Deployment, hedge: Deployment, winner: str) -> None:
         pass
 
     def on_result(self, request: RoutedRequest, request_id: str, result: EngineResult) -> None:
