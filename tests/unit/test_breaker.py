@@ -252,6 +252,17 @@ def test_an_early_probe_that_succeeds_starts_recovery_before_the_cool_down_ends(
     assert breaker.state is CLOSED
 
 
+def test_an_early_probe_never_reported_does_not_wedge_the_breaker(clock: FakeClock) -> None:
+    policy = BreakerPolicy(failure_threshold=1, open_duration_s=30.0)
+    breaker = CircuitBreaker("openai/gpt-4", policy, clock)
+    breaker.on_failure()
+    assert breaker.early_probe()  # its caller vanishes without a word
+    clock.advance(10.0)
+    assert not breaker.early_probe()  # one out at a time
+    clock.advance(20.0)  # the cool-down ends: half-open, with its own probe slots
+    assert breaker.before_call()
+
+
 def test_a_forced_open_breaker_takes_no_early_probe(
     breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
