@@ -5,7 +5,8 @@ While the mock-provider container is down both providers are down (both point at
 answer can be a success. "Keeps answering" means: every request gets a clear error, fast,
 never a hang: 502 with the attempt log while the orchestrator still tries the providers
 (each attempt a connection error or a timeout), then 503 ``all_breakers_open`` with
-``Retry-After`` at once, and each answer inside the request deadline. When the mock is back,
+``Retry-After`` at once (bar one early probe per deployment a second), and each answer inside
+the request deadline. When the mock is back,
 the breakers' probes find it and requests succeed again with no restart of the orchestrator.
 """
 
@@ -68,7 +69,10 @@ def _assert_clear_failure(answer: Answer, deadline_s: float) -> None:
     if error["code"] == "all_breakers_open":
         assert answer.status == 503
         assert int(answer.headers["Retry-After"]) >= 1
-        assert answer.body["attempt_log"] == []
+        # At most the one early probe a deployment takes per interval when all are open.
+        log = answer.body["attempt_log"]
+        assert len(log) <= 1, log
+        assert {attempt["outcome"] for attempt in log} <= FAILED_ATTEMPT_OUTCOMES, log
     else:
         log = answer.body["attempt_log"]
         assert log, answer.body
